@@ -1,0 +1,1 @@
+"""Task-agnostic pipeline: command line, config, training, evaluation, export, predict."""

@@ -1,0 +1,79 @@
+"""`python -m pipelines {train,eval,export,predict}`: a thin layer over `pipelines.run`."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tasks import TASKS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train, evaluate on test and export")
+    train.add_argument("--task", required=True, choices=sorted(TASKS))
+    train.add_argument("--data", help="SOURCE[:PATH]; an unknown name lists the known ones")
+    train.add_argument("--preset", default="default", help="tiny | default")
+    train.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. model.units=256",
+    )
+    train.add_argument("--workdir", type=Path, help="run directory (default runs/TASK-DATA)")
+    train.add_argument("--epochs", type=int)
+
+    for name, helptext in (("eval", "score a trained run"), ("export", "write a SavedModel")):
+        cmd = sub.add_parser(name, help=helptext)
+        _run_location(cmd)
+        if name == "eval":
+            cmd.add_argument("--split", default="test", choices=["train", "val", "test"])
+        else:
+            cmd.add_argument("--out", type=Path, help="default WORKDIR/export")
+
+    predict = sub.add_parser("predict", help="run an exported SavedModel on raw inputs")
+    _run_location(predict)
+    predict.add_argument("--model", type=Path, help="export directory (default WORKDIR/export)")
+    predict.add_argument("inputs", nargs="*", default=["-"], help="sentences or paths; - = stdin")
+    return parser
+
+
+def _run_location(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--workdir", type=Path, help="run directory")
+    cmd.add_argument("--task", choices=sorted(TASKS), help="with --data: the default run dir")
+    cmd.add_argument("--data", help="the data source the run was trained on")
+
+
+def _workdir(args, run) -> Path:
+    if args.workdir:
+        return args.workdir
+    if not args.task:
+        raise SystemExit("error: give --workdir, or --task (and --data) of a default run")
+    task_cls = __import__("tasks").get_task(args.task)
+    default = next(iter(task_cls.presets.values())).data.source
+    return run.default_workdir(args.task, args.data or default)
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    from pipelines import config, run  # TensorFlow loads after argument errors are shown
+    from tasks.base import DataError
+
+    try:
+        if args.command == "train":
+            run.train(args.task, args.data, args.preset, args.settings, args.workdir, args.epochs)
+        elif args.command == "eval":
+            run.evaluate(_workdir(args, run), args.split)
+        elif args.command == "export":
+            run.export(_workdir(args, run), args.out)
+        else:
+            model = args.model or _workdir(args, run) / "export"
+            print("\n".join(run.predict(model, args.inputs)))
+    except (config.ConfigError, DataError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,92 @@
+"""Resolving a task's frozen config dataclass: presets, `--set` overrides, JSON."""
+
+import dataclasses
+import typing
+
+
+class ConfigError(ValueError):
+    """A bad preset, key or value; the message lists what is valid."""
+
+
+def leaf_keys(cfg, prefix: str = "") -> list[str]:
+    """Dotted names of every settable field, e.g. `["data.source", ...]`."""
+    keys = []
+    for field in dataclasses.fields(cfg):
+        value = getattr(cfg, field.name)
+        name = prefix + field.name
+        keys += leaf_keys(value, name + ".") if dataclasses.is_dataclass(value) else [name]
+    return keys
+
+
+def _full_key(cfg, key: str) -> str:
+    keys = leaf_keys(cfg)
+    if key in keys:
+        return key
+    matches = [k for k in keys if k.rsplit(".", 1)[-1] == key]  # a unique short name
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigError(f"config key {key!r} is ambiguous: use one of {', '.join(matches)}")
+    raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(keys)}")
+
+
+def _parse(text: str, kind: type, key: str):
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{key} must be {kind.__name__}, got {text!r}") from None
+
+
+def override(cfg, key: str, value: str):
+    """A copy of `cfg` with the field at dotted (or unique short) `key` parsed from text.
+
+    Example:
+    >>> from tasks.base import TrainConfig
+    >>> override(TrainConfig(), "epochs", "3").epochs
+    3
+    """
+    full = _full_key(cfg, key)
+    return _replace(cfg, full.split("."), value, full)
+
+
+def _replace(cfg, path: list[str], value: str, full: str):
+    head, *rest = path
+    if rest:
+        return dataclasses.replace(cfg, **{head: _replace(getattr(cfg, head), rest, value, full)})
+    kind = typing.get_type_hints(type(cfg))[head]
+    return dataclasses.replace(cfg, **{head: _parse(value, kind, full)})
+
+
+def resolve(presets: dict, preset: str, settings: list[str]):
+    """The preset with `key=value` settings applied in order."""
+    if preset not in presets:
+        raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(presets)}")
+    cfg = presets[preset]
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep:
+            raise ConfigError(f"--set takes key=value, got {setting!r}")
+        cfg = override(cfg, key.strip(), value.strip())
+    return cfg
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, values: dict):
+    """Rebuilds a config dataclass from `to_dict` output, rejecting unknown keys."""
+    hints = typing.get_type_hints(cls)
+    unknown = set(values) - set(hints)
+    if unknown:
+        raise ConfigError(f"unknown config keys {sorted(unknown)} for {cls.__name__}")
+    return cls(
+        **{
+            k: from_dict(hints[k], v) if dataclasses.is_dataclass(hints[k]) else v
+            for k, v in values.items()
+        }
+    )

@@ -1,0 +1,78 @@
+"""What every task shares: the training config, the task contract and data splits."""
+
+import dataclasses
+from pathlib import Path
+from typing import Protocol
+
+import keras
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings, the same for every task.
+
+    Example:
+    >>> TrainConfig(epochs=3).batch_size
+    64
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 0
+    patience: int = 4  # early stopping on val_loss; 0 turns it off
+    jit_compile: bool = False
+
+
+@dataclasses.dataclass
+class Splits:
+    """Batched `tf.data` pipelines of `(inputs, targets, sample_weights)`."""
+
+    train: tf.data.Dataset
+    val: tf.data.Dataset
+    test: tf.data.Dataset
+
+
+class Task(Protocol):
+    """The contract between a task and the task-agnostic pipeline.
+
+    A task is built from its resolved config and its run directory; the pipeline
+    calls `datasets()` before `build_model()`, and never looks inside either.
+    """
+
+    name: str
+    presets: dict  # preset name -> frozen config dataclass with a `train` field
+
+    def __init__(self, cfg, workdir: Path): ...
+
+    def datasets(self) -> Splits: ...
+
+    def build_model(self) -> keras.Model: ...
+
+    def compile_args(self) -> dict: ...  # loss, metrics for `model.compile`
+
+    def evaluate(self, model: keras.Model, split: str = "test") -> dict: ...
+
+    def export(self, model: keras.Model, path: Path) -> None: ...
+
+    @staticmethod
+    def predict(served, inputs: list[str]) -> list[str]: ...
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file, line or field."""
+
+
+def parse_source(spec: str, known: dict[str, str]) -> tuple[str, str]:
+    """Splits `KIND[:ARG]` and checks `KIND` against `known` (kind -> description).
+
+    Example:
+    >>> parse_source("anki:fra.txt", {"anki": "Anki TSV", "toy_pairs": "generated"})
+    ('anki', 'fra.txt')
+    """
+    kind, _, arg = spec.partition(":")
+    if kind not in known:
+        listing = "\n".join(f"  {k}: {v}" for k, v in known.items())
+        raise DataError(f"unknown data source {spec!r}; known sources:\n{listing}")
+    return kind, arg

@@ -1,0 +1,81 @@
+"""Text handling shared by the text tasks: standardisation, vocabularies, detokenising.
+
+Token ids: 0 is padding, 1 is `[UNK]` (both added by `TextVectorization`), 2 is
+`[start]` and 3 is `[end]`; the rest follow in order of training-set frequency.
+"""
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+PAD, UNK, START, END = 0, 1, 2, 3
+SPECIALS = ["[start]", "[end]"]
+LEVELS = ("word", "char")
+
+
+@keras.saving.register_keras_serializable(package="tasks")
+def standardize(text):
+    """Lower-cases (Unicode-aware), splits punctuation off words, squeezes spaces.
+
+    Example:
+    >>> standardize(tf.constant("Soyez Raisonnables!")).numpy().decode()
+    'soyez raisonnables !'
+    """
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, r'([.,!?;:"¿¡])', r" \1 ")
+    text = tf.strings.regex_replace(text, r"\s+", " ")
+    return tf.strings.strip(text)
+
+
+def _split(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"token level must be one of {LEVELS}, got {level!r}")
+    return "whitespace" if level == "word" else "character"
+
+
+def vectorizer(vocabulary: list[str], level: str, length: int | None = None):
+    """A `TextVectorization` over a fixed vocabulary (without `""` and `[UNK]`).
+
+    With `length` the output is `(batch, length)`, padded or truncated; without it,
+    a ragged `(batch, None)` tensor.
+    """
+    return keras.layers.TextVectorization(
+        vocabulary=vocabulary,
+        standardize=standardize,
+        split=_split(level),
+        output_sequence_length=length,
+        ragged=length is None,
+    )
+
+
+def build_vocabulary(texts: list[str], level: str, max_tokens: int) -> list[str]:
+    """The `max_tokens` most frequent tokens of `texts`, after the special tokens."""
+    layer = keras.layers.TextVectorization(
+        max_tokens=max_tokens + 2, standardize=standardize, split=_split(level)
+    )  # + padding and [UNK]
+    layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(4096))
+    return SPECIALS + [t for t in layer.get_vocabulary()[2:] if t not in SPECIALS]
+
+
+def save_vocabulary(path: Path, vocabulary: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{token}\n" for token in vocabulary), encoding="utf-8")
+
+
+def load_vocabulary(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+
+def detokenize(ids, vocabulary: list[str], level: str):
+    """`(batch, steps)` ids -> `(batch,)` strings, stopping at the first `[end]`.
+
+    Word level joins with spaces and re-attaches closing punctuation.
+    """
+    table = tf.constant(["", "[UNK]", *vocabulary])
+    live = tf.math.cumsum(tf.cast(ids == END, tf.int32), axis=1) == 0  # (batch, steps)
+    tokens = tf.ragged.boolean_mask(tf.gather(table, ids), live)
+    text = tf.strings.reduce_join(tokens, axis=1, separator=" " if level == "word" else "")
+    if level == "word":
+        text = tf.strings.regex_replace(text, r" ([.,!?;:])", r"\1")
+    return text

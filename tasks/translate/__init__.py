@@ -1,0 +1,1 @@
+"""The translate task: sentence -> sentence with a BiLSTM encoder and attention."""

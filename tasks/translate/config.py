@@ -1,0 +1,51 @@
+"""Configuration of the translate task and its presets."""
+
+import dataclasses
+
+from tasks.base import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    source: str = "toy_pairs"  # see tasks.translate.sources.SOURCES
+    size: int = 12000  # generated pairs (toy_pairs only), split 80/10/10
+    seed: int = 0  # the split of local files
+    tokens: str = "word"  # word | char
+    max_vocab: int = 8000  # per language, most frequent in training
+    max_length: int = 32  # tokens; longer training pairs are counted and left out
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    encoder: str = "bilstm"  # lstm | bilstm
+    layers: int = 1
+    units: int = 128  # per direction; the decoder gets the encoder's output width
+    embedding_dim: int = 64
+    decoder_layers: int = 1
+    attention: str = "bahdanau"  # bahdanau (additive) | luong (multiplicative)
+    dropout: float = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    beam_size: int = 4
+    alpha: float = 0.6  # GNMT length penalty exponent
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslateConfig:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    decode: DecodeConfig = DecodeConfig()
+    train: TrainConfig = TrainConfig()
+
+
+PRESETS = {
+    "default": TranslateConfig(train=TrainConfig(epochs=10)),  # converges by epoch ~7
+    "tiny": TranslateConfig(
+        data=DataConfig(size=300, max_length=24),
+        model=ModelConfig(units=16, embedding_dim=8, dropout=0.0),
+        decode=DecodeConfig(beam_size=2),
+        train=TrainConfig(epochs=1, batch_size=32),
+    ),
+}

@@ -1,0 +1,127 @@
+"""Where translation pairs come from: generated, Anki/Tatoeba, two text files, TFDS.
+
+`load(source, ...)` returns `{"train": [...], "val": [...], "test": [...]}` lists of
+`Pair`. Local files are split 80/10/10 after a seeded shuffle; TFDS sets keep their
+own splits (a missing validation split is carved from train).
+"""
+
+import random
+from pathlib import Path
+
+from tasks.base import DataError, parse_source
+from tasks.translate import toy_pairs
+from tasks.translate.toy_pairs import Pair
+
+SOURCES = {
+    "toy_pairs": "generated English -> Toy pairs with source trees (default)",
+    "anki": "anki:PATH, a Tatoeba/Anki tab-separated file (source, target[, attribution])",
+    "files": "files:SRC,TGT, two aligned text files, one sentence a line",
+    "tfds": "tfds:NAME[/CONFIG], a TFDS translation set, e.g. tfds:ted_hrlr_translate/pt_to_en",
+}
+
+
+def load(source: str, size: int, seed: int) -> dict[str, list[Pair]]:
+    """Loads and splits `source`; `size` is the number of generated pairs."""
+    kind, arg = parse_source(source, SOURCES)
+    if kind == "toy_pairs":
+        return split(toy_pairs.generate(size, seed=1234), seed)
+    if kind == "tfds":
+        return _tfds(arg)
+    if not arg:
+        raise DataError(f"data source {kind!r} needs a path: {SOURCES[kind]}")
+    if kind == "anki":
+        return split(read_anki(Path(arg)), seed)
+    src, _, tgt = arg.partition(",")
+    return split(read_parallel(Path(src), Path(tgt)), seed)
+
+
+def split(pairs: list[Pair], seed: int) -> dict[str, list[Pair]]:
+    """A seeded 80/10/10 split (validation and test get at least one pair each)."""
+    if len(pairs) < 3:
+        raise DataError(f"need at least 3 pairs to split, got {len(pairs)}")
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    held = max(1, len(pairs) // 10)
+    shuffled = [pairs[i] for i in order]
+    return {
+        "test": shuffled[:held],
+        "val": shuffled[held : 2 * held],
+        "train": shuffled[2 * held :],
+    }
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from None
+    lines = text.split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def read_anki(path: Path) -> list[Pair]:
+    """Reads `source<TAB>target[<TAB>attribution]` lines.
+
+    A malformed line is an error naming it; a malformed *last* line without a
+    newline is taken as a truncated download and left out with a warning.
+    """
+    lines = _read_lines(path)
+    truncated = not path.read_bytes().endswith(b"\n")
+    pairs = []
+    for number, line in enumerate(lines, 1):
+        columns = line.rstrip("\r").split("\t")
+        ok = len(columns) in (2, 3) and columns[0].strip() and columns[1].strip()
+        if not ok:
+            if truncated and number == len(lines):
+                print(f"warning: {path}:{number}: truncated last line left out")
+                continue
+            raise DataError(
+                f"{path}:{number}: expected 'source<TAB>target[<TAB>attribution]' "
+                f"with non-empty sentences, got {len(columns)} column(s): {line[:80]!r}"
+            )
+        pairs.append(Pair(columns[0].strip(), columns[1].strip(), None, f"{path}:{number}"))
+    return pairs
+
+
+def read_parallel(src: Path, tgt: Path) -> list[Pair]:
+    """Reads two line-aligned files; empty lines and unequal lengths are errors."""
+    sources, targets = _read_lines(src), _read_lines(tgt)
+    if len(sources) != len(targets):
+        raise DataError(f"{src} has {len(sources)} lines but {tgt} has {len(targets)}")
+    pairs = []
+    for number, (s, t) in enumerate(zip(sources, targets, strict=True), 1):
+        for path, text in ((src, s), (tgt, t)):
+            if not text.strip():
+                raise DataError(f"{path}:{number}: empty sentence")
+        pairs.append(Pair(s.strip(), t.strip(), None, f"{src}:{number}"))
+    return pairs
+
+
+def _tfds(name: str) -> dict[str, list[Pair]]:
+    import tensorflow_datasets as tfds  # heavy; only this source needs it
+
+    if not name:
+        raise DataError(f"data source 'tfds' needs a name: {SOURCES['tfds']}")
+    builder = tfds.builder(name)
+    keys = builder.info.supervised_keys
+    if not keys:
+        raise DataError(f"tfds:{name} has no supervised (source, target) keys")
+    # Builders whose split metadata is not at hand (mocked in tests) list none.
+    splits = set(builder.info.splits) or {"train", "validation", "test"}
+    names = {"train": "train", "test": "test"}
+    names["val"] = "validation" if "validation" in splits else "train[:5%]"
+    if names["val"] == "train[:5%]":
+        names["train"] = "train[5%:]"
+    builder.download_and_prepare()
+    out = {}
+    for split_name, tfds_split in names.items():
+        ds = builder.as_dataset(split=tfds_split, as_supervised=True)
+        out[split_name] = [
+            Pair(s.decode("utf-8"), t.decode("utf-8"), None, f"tfds:{name}[{tfds_split}] #{i}")
+            for i, (s, t) in enumerate(tfds.as_numpy(ds))
+        ]
+    return out

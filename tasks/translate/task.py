@@ -1,0 +1,172 @@
+"""The translate task: data, model, metrics and export behind the `Task` contract."""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import sacrebleu
+import tensorflow as tf
+
+from tasks import plots, text
+from tasks.base import DataError, Splits
+from tasks.translate import model as seq2seq
+from tasks.translate import sources
+from tasks.translate.config import PRESETS, TranslateConfig
+from tasks.translate.serving import Translator
+from tasks.translate.toy_pairs import Pair
+
+EVAL_BATCH = 64
+
+
+class TranslateTask:
+    """Sentence -> sentence with a (Bi)LSTM encoder and an attentional LSTM decoder.
+
+    Example:
+    >>> task = TranslateTask(PRESETS["tiny"], Path("runs/translate-tiny"))  # doctest: +SKIP
+    >>> splits = task.datasets(); model = task.build_model()  # doctest: +SKIP
+    """
+
+    name = "translate"
+    presets = PRESETS
+
+    def __init__(self, cfg: TranslateConfig, workdir: Path):
+        self.cfg = cfg
+        self.workdir = Path(workdir)
+        self.examples: dict[str, list[Pair]] = {}
+
+    # -- data ---------------------------------------------------------------
+
+    def datasets(self) -> Splits:
+        data = self.cfg.data
+        pairs = sources.load(data.source, data.size, data.seed)
+        self.source_vocab = self._vocabulary("source", [p.source for p in pairs["train"]])
+        self.target_vocab = self._vocabulary("target", [p.target for p in pairs["train"]])
+        return Splits(*(self._dataset(name, pairs[name]) for name in ("train", "val", "test")))
+
+    def _vocabulary(self, side: str, texts: list[str]) -> list[str]:
+        """Built from training text on the first run, then read back from the run."""
+        path = self.workdir / "vocab" / f"{side}.txt"
+        if path.exists():
+            return text.load_vocabulary(path)
+        vocabulary = text.build_vocabulary(texts, self.cfg.data.tokens, self.cfg.data.max_vocab)
+        text.save_vocabulary(path, vocabulary)
+        return vocabulary
+
+    def _ids(self, vocabulary: list[str], texts: list[str]) -> tf.RaggedTensor:
+        return tf.cast(text.vectorizer(vocabulary, self.cfg.data.tokens)(texts), tf.int32)
+
+    def _dataset(self, split: str, pairs: list[Pair]) -> tf.data.Dataset:
+        source = self._ids(self.source_vocab, [p.source for p in pairs])
+        target = self._ids(self.target_vocab, [p.target for p in pairs])
+        src_len, tgt_len = source.row_lengths().numpy(), target.row_lengths().numpy()
+        limit = self.cfg.data.max_length
+        for i in np.flatnonzero((src_len == 0) | (tgt_len == 0))[:1]:
+            raise DataError(f"{pairs[i].origin}: sentence has no tokens after standardising")
+        keep = (src_len <= limit) & (tgt_len <= limit)
+        if not keep.all():
+            first = pairs[int(np.flatnonzero(~keep)[0])].origin
+            print(
+                f"translate: {int((~keep).sum())} of {len(pairs)} {split} pairs are longer "
+                f"than data.max_length={limit} tokens and are left out (first: {first})"
+            )
+        self.examples[split] = [p for p, k in zip(pairs, keep, strict=True) if k]
+        keep = tf.constant(keep)
+        ds = tf.data.Dataset.from_tensor_slices(
+            (tf.ragged.boolean_mask(source, keep), tf.ragged.boolean_mask(target, keep))
+        )
+        if split == "train":
+            ds = ds.shuffle(len(self.examples[split]), seed=self.cfg.train.seed)
+        return (
+            ds.map(_teacher_forcing)
+            .padded_batch(self.cfg.train.batch_size)
+            .map(_with_weights)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    # -- model --------------------------------------------------------------
+
+    def build_model(self) -> keras.Model:
+        return seq2seq.build_model(
+            self.cfg.model, len(self.source_vocab) + 2, len(self.target_vocab) + 2
+        )
+
+    def compile_args(self) -> dict:
+        return {
+            "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "weighted_metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        }
+
+    def translator(self, model: keras.Model) -> Translator:
+        return Translator(model, self.source_vocab, self.target_vocab, self.cfg)
+
+    # -- evaluation and export ----------------------------------------------
+
+    def evaluate(self, model: keras.Model, split: str = "test") -> dict:
+        """Beam-search translations of `split`, scored with sacrebleu BLEU and chrF."""
+        pairs = self.examples[split]
+        translator = self.translator(model)
+        hypotheses = []
+        for start in range(0, len(pairs), EVAL_BATCH):
+            batch = tf.constant([p.source for p in pairs[start : start + EVAL_BATCH]])
+            out = translator.beam(batch)["translation"].numpy()
+            hypotheses += [h.decode("utf-8") for h in out]
+        references = [p.target for p in pairs]
+        bleu = sacrebleu.BLEU(lowercase=True)
+        chrf = sacrebleu.CHRF(lowercase=True)
+        self._plot_attention(model, translator, pairs[:3], hypotheses[:3])
+        return {
+            "split": split,
+            "examples": len(pairs),
+            "bleu": round(bleu.corpus_score(hypotheses, [references]).score, 2),
+            "chrf": round(chrf.corpus_score(hypotheses, [references]).score, 2),
+            "bleu_signature": str(bleu.get_signature()),
+            "chrf_signature": str(chrf.get_signature()),
+            "samples": [
+                {"source": p.source, "reference": p.target, "output": h}
+                for p, h in zip(pairs[:5], hypotheses[:5], strict=False)
+            ],
+        }
+
+    def _plot_attention(self, model, translator, pairs: list[Pair], hypotheses: list[str]):
+        for i, (pair, hypothesis) in enumerate(zip(pairs, hypotheses, strict=True)):
+            ids, _ = translator.encode(tf.constant([pair.source]))
+            out = self._ids(self.target_vocab, [hypothesis]).to_tensor()
+            target_in = tf.concat([[[text.START]], out], axis=1)
+            weights = seq2seq.attention(model, ids, target_in)[0].numpy()  # (T, S)
+            columns = [_token(self.source_vocab, t) for t in ids[0].numpy()]
+            rows = [_token(self.target_vocab, t) for t in out[0].numpy()] + ["[end]"]
+            plots.attention_heatmap(
+                weights[: len(rows)],
+                rows,
+                columns,
+                self.workdir / "plots" / f"attention_{i}.png",
+                pair.source,
+            )
+
+    def export(self, model: keras.Model, path: Path) -> None:
+        self.translator(model).export(path)
+
+    @staticmethod
+    def predict(served, inputs: list[str]) -> list[str]:
+        """Translates with a loaded SavedModel: one `translation<TAB>score` line each."""
+        out = served.signatures["serving_default"](sentences=tf.constant(inputs))
+        return [
+            f"{t.decode('utf-8')}\t{s:.3f}"
+            for t, s in zip(out["translation"].numpy(), out["score"].numpy(), strict=True)
+        ]
+
+
+def _token(vocabulary: list[str], token_id: int) -> str:
+    token = vocabulary[token_id - 2] if token_id >= 2 else ("", "[UNK]")[token_id]
+    return token.replace(" ", "␣")  # char level: show spaces
+
+
+def _teacher_forcing(source, target):
+    target = tf.concat([[text.START], target, [text.END]], axis=0)
+    return source, target[:-1], target[1:]
+
+
+def _with_weights(source, target_in, target_out):
+    # (batch, S), (batch, T) -> inputs, targets, weights that mask the padding
+    weights = tf.cast(target_out != text.PAD, tf.float32)
+    return (source, target_in), target_out, weights

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from models import AttentionDecoder
+from tests.models.layer_test import run_layer_test
+
+VOCAB = 9
+
+
+def _batch(seed=0, batch=2, steps=4, memory_steps=5):
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, VOCAB, size=(batch, steps)).astype("int32")
+    memory = rng.normal(size=(batch, memory_steps, 6)).astype("float32")
+    summary = rng.normal(size=(batch, 7)).astype("float32")
+    return tokens, memory, summary
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong"])
+def test_layer_contract(tmp_path, attention):
+    tokens, memory, summary = _batch()
+    logits = run_layer_test(
+        AttentionDecoder,
+        {
+            "vocab_size": VOCAB,
+            "units": 8,
+            "embedding_dim": 4,
+            "num_layers": 2,
+            "attention": attention,
+            "dropout": 0.1,
+        },
+        {"tokens": tokens, "memory": memory, "summary": summary},
+        tmp_path,
+    )
+    assert logits.shape == (2, 4, VOCAB) and logits.dtype == np.float32
+
+
+def test_unknown_attention_is_a_clear_error():
+    with pytest.raises(ValueError, match="bahdanau"):
+        AttentionDecoder(VOCAB, 8, 4, attention="dot-product")
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong"])
+def test_masked_memory_gets_no_attention(attention):
+    decoder = AttentionDecoder(VOCAB, 8, 4, attention=attention)
+    tokens, memory, summary = _batch(batch=1)
+    junk = np.random.default_rng(3).normal(size=(1, 3, 6)).astype("float32")
+    mask = np.array([[True] * 5 + [False] * 3])
+    short, w_short = decoder(tokens, memory, summary, return_attention=True)
+    long, w_long = decoder(
+        tokens, np.concatenate([memory, junk], 1), summary, memory_mask=mask, return_attention=True
+    )
+    np.testing.assert_allclose(long, short, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(w_long)[..., :5], w_short, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(w_long)[..., 5:], 0.0)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_step_matches_teacher_forcing(num_layers):
+    """Feeding tokens one at a time through `step` gives the teacher-forced logits."""
+    decoder = AttentionDecoder(VOCAB, 8, 4, num_layers=num_layers)
+    tokens, memory, summary = _batch()
+    forced = np.asarray(decoder(tokens, memory, summary))
+    states, keys = decoder.initial_state(summary), decoder.keys(memory)
+    for t in range(tokens.shape[1]):
+        logits, states = decoder.step(tokens[:, t], states, memory, keys)
+        np.testing.assert_allclose(logits, forced[:, t], atol=1e-5)
+
+
+def test_generate_shapes_and_banned_tokens():
+    decoder = AttentionDecoder(VOCAB, 8, 4)
+    _, memory, summary = _batch()
+    for beam in (1, 3):
+        tokens, scores = decoder.generate(
+            memory,
+            summary,
+            start_id=2,
+            end_id=3,
+            max_length=6,
+            beam_size=beam,
+            banned_ids=(0, 2, 5),
+        )
+        tokens = np.asarray(tokens)
+        assert tokens.shape == (2, 1, 6) and np.asarray(scores).shape == (2, 1)
+        assert not np.isin(tokens, [0, 2, 5]).any()

@@ -1,0 +1,93 @@
+"""Greedy and beam search against brute force on a tiny random language model."""
+
+import itertools
+
+import numpy as np
+import pytest
+from keras import ops
+
+from models import decoding
+
+VOCAB, END, START, MAX_LEN = 4, 0, 1, 3
+
+
+def _model(seed: int, batch: int = 2):
+    """A small RNN language model: the distribution depends on the whole prefix."""
+    rng = np.random.default_rng(seed)
+    embed = rng.normal(size=(VOCAB, 5)).astype("float32") * 2
+    recur = rng.normal(size=(5, 5)).astype("float32")
+    out = rng.normal(size=(5, VOCAB)).astype("float32") * 2
+    init = rng.normal(size=(batch, 5)).astype("float32")
+
+    def step(tokens, states):
+        h = ops.tanh(ops.take(embed, tokens, axis=0) + ops.matmul(states[0], recur))
+        return ops.matmul(h, out), [h]
+
+    return step, init
+
+
+def _logp(step, init_row, seq):
+    """Log-probability of `seq` (ids) under the model, one example."""
+    states, token, total = [ops.convert_to_tensor(init_row[None])], START, 0.0
+    for t in seq:
+        logits, states = step(ops.convert_to_tensor([token], "int32"), states)
+        total += float(ops.log_softmax(logits)[0, t])
+        token = t
+    return total
+
+
+def _exhaustive(step, init_row, alpha):
+    """Every hypothesis: ended by END at any length, or cut at MAX_LEN."""
+    scored = []
+    for n in range(1, MAX_LEN + 1):
+        for prefix in itertools.product(range(1, VOCAB), repeat=n - 1):
+            for last in range(VOCAB):
+                seq = (*prefix, last)
+                if last != END and n < MAX_LEN:
+                    continue
+                penalty = ((5 + n) / 6) ** alpha
+                scored.append((_logp(step, init_row, seq) / penalty, seq))
+    return sorted(scored, reverse=True)
+
+
+@pytest.mark.parametrize("seed,alpha", [(0, 0.0), (1, 0.6), (2, 1.5)])
+def test_wide_beam_equals_exhaustive_search_with_n_best(seed, alpha):
+    step, init = _model(seed)
+    beam = 40  # every hypothesis fits: 1 + 3 + 9 ended + 27 cut
+    states = [decoding.repeat_beams(ops.convert_to_tensor(init), beam)]
+    tokens, scores = decoding.beam_search(step, states, START, END, MAX_LEN, beam, alpha, 5)
+    tokens, scores = np.asarray(tokens), np.asarray(scores)
+    for b in range(init.shape[0]):
+        best = _exhaustive(step, init[b], alpha)[:5]
+        for k, (score, seq) in enumerate(best):
+            assert tuple(tokens[b, k, : len(seq)]) == seq
+            assert (tokens[b, k, len(seq) :] == END).all()
+            assert scores[b, k] == pytest.approx(score, abs=1e-4)
+
+
+def test_greedy_follows_the_argmax_path():
+    step, init = _model(3)
+    tokens, scores = decoding.greedy_search(step, [ops.convert_to_tensor(init)], START, END, 6)
+    for b in range(init.shape[0]):
+        states, token, seq, total = [ops.convert_to_tensor(init[b : b + 1])], START, [], 0.0
+        while len(seq) < 6:
+            logits, states = step(ops.convert_to_tensor([token], "int32"), states)
+            logp = np.asarray(ops.log_softmax(logits))[0]
+            token = int(logp.argmax())
+            seq.append(token)
+            total += logp[token]
+            if token == END:
+                break
+        assert list(np.asarray(tokens)[b, : len(seq)]) == seq
+        assert float(scores[b]) == pytest.approx(total, abs=1e-4)
+
+
+def test_beam_of_one_is_greedy():
+    step, init = _model(4)
+    greedy, _ = decoding.greedy_search(step, [ops.convert_to_tensor(init)], START, END, 5)
+    beam, _ = decoding.beam_search(step, [ops.convert_to_tensor(init)], START, END, 5, 1)
+    np.testing.assert_array_equal(np.asarray(beam)[:, 0], greedy)
+
+
+def test_length_penalty_is_gnmt():
+    assert float(decoding.length_penalty(7, 1.0)) == pytest.approx(2.0)

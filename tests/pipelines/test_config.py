@@ -1,0 +1,37 @@
+import re
+
+import pytest
+
+from pipelines import config
+from tasks.translate.config import PRESETS, TranslateConfig
+
+
+def test_overrides_are_type_checked_and_round_trip():
+    cfg = config.resolve(
+        PRESETS,
+        "tiny",
+        ["model.units=32", "attention=luong", "train.learning_rate=0.01", "jit_compile=true"],
+    )
+    assert (cfg.model.units, cfg.model.attention) == (32, "luong")
+    assert cfg.train.learning_rate == 0.01 and cfg.train.jit_compile is True
+    assert config.from_dict(TranslateConfig, config.to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [
+        ("model.unitz=3", "unknown config key 'model.unitz'; valid keys: data.source"),
+        ("model.units=3.5", "model.units must be int, got '3.5'"),
+        ("jit_compile=maybe", "train.jit_compile must be bool"),
+        ("seed=1", "ambiguous: use one of data.seed, train.seed"),
+        ("units", "--set takes key=value"),
+    ],
+)
+def test_bad_settings_are_clear_errors(setting, message):
+    with pytest.raises(config.ConfigError, match=re.escape(message)):
+        config.resolve(PRESETS, "default", [setting])
+
+
+def test_unknown_preset_lists_presets():
+    with pytest.raises(config.ConfigError, match="presets: default, tiny"):
+        config.resolve(PRESETS, "huge", [])

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from tasks.base import DataError
+from tasks.translate import sources, toy_pairs
+
+
+def test_toy_pairs_are_deterministic_distinct_and_split_the_same_way():
+    a, b = sources.load("toy_pairs", 200, seed=0), sources.load("toy_pairs", 200, seed=0)
+    assert a == b
+    assert [len(a[s]) for s in ("train", "val", "test")] == [160, 20, 20]
+    every = [p.source for split in a.values() for p in split]
+    assert len(set(every)) == 200
+
+
+def test_toy_pairs_reorder_agree_and_change_length():
+    pairs = toy_pairs.generate(500, seed=0)
+    # Verb-final: every toy sentence ends in a verb, which English never does.
+    verbs = {v + e for v in toy_pairs.VERBS.values() for e in ("et", "en")}
+    assert all(p.target.split()[-1] in verbs for p in pairs)
+    # "the ADJ NOUN" -> "DET NOUN ADJ", determiner and adjective agreeing with the noun.
+    checked = 0
+    for p in pairs:
+        det, adj, noun = p.source.split()[:3]
+        if det == "the" and adj in toy_pairs.ADJECTIVES and noun in toy_pairs.NOUNS:
+            stem, gender = toy_pairs.NOUNS[noun]
+            end = "o" if gender == "m" else "a"
+            article = toy_pairs.DETERMINERS[True][gender, False]
+            assert p.target.split()[:3] == [article, stem + end, toy_pairs.ADJECTIVES[adj] + end]
+            checked += 1
+    assert checked > 10
+    # "does not V" (3 words) becomes "na V" (2 words): lengths differ.
+    assert any(len(p.source.split()) != len(p.target.split()) for p in pairs)
+
+
+def _leaves(tree: str) -> list[str]:
+    tokens = tree.replace("(", " ( ").replace(")", " ) ").split()
+    return [t for i, t in enumerate(tokens) if t not in "()" and tokens[i - 1] != "("]
+
+
+def test_toy_pairs_trees_are_balanced_and_span_the_source():
+    for pair in toy_pairs.generate(300, seed=0):
+        depth = np.cumsum([{"(": 1, ")": -1}.get(c, 0) for c in pair.tree])
+        assert depth.min() >= 0 and depth[-1] == 0
+        assert _leaves(pair.tree) == pair.source.split()
+
+
+def test_anki_two_and_three_columns_and_truncated_last_line(tmp_path, capsys):
+    path = tmp_path / "fra.txt"
+    path.write_text(
+        "Go.\tVa !\n"
+        "Hi.\tSalut !\tCC-BY 2.0 (France) Attribution: tatoeba.org #538123\n"
+        "Run!\tCours !\n"
+        "Who?",
+        encoding="utf-8",
+    )
+    pairs = sources.read_anki(path)
+    assert [(p.source, p.target) for p in pairs] == [
+        ("Go.", "Va !"),
+        ("Hi.", "Salut !"),
+        ("Run!", "Cours !"),
+    ]
+    assert pairs[1].origin == f"{path}:2"
+    assert f"{path}:4: truncated last line" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("line", ["only one column", "a\tb\tc\td", "\tempty source"])
+def test_anki_malformed_line_is_reported_by_number(tmp_path, line):
+    path = tmp_path / "bad.txt"
+    path.write_text(f"Go.\tVa !\n{line}\nRun!\tCours !\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.txt:2: expected"):
+        sources.read_anki(path)
+
+
+def test_non_utf8_and_missing_files_name_the_file(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Go.\tVa !\nCafé\tcafé\n".encode("latin-1"))
+    with pytest.raises(DataError, match="latin1.txt:2: not valid UTF-8"):
+        sources.read_anki(path)
+    with pytest.raises(DataError, match="nope.txt: no such file"):
+        sources.load(f"anki:{tmp_path / 'nope.txt'}", 0, 0)
+
+
+def test_parallel_files(tmp_path):
+    src, tgt = tmp_path / "a.en", tmp_path / "a.fr"
+    src.write_text("one\ntwo\nthree\n")
+    tgt.write_text("un\ndeux\ntrois\n")
+    splits = sources.load(f"files:{src},{tgt}", 0, 0)
+    assert sorted(p.target for s in splits.values() for p in s) == ["deux", "trois", "un"]
+    tgt.write_text("un\ndeux\n")
+    with pytest.raises(DataError, match="has 3 lines but"):
+        sources.read_parallel(src, tgt)
+    tgt.write_text("un\n \ntrois\n")
+    with pytest.raises(DataError, match="a.fr:2: empty sentence"):
+        sources.read_parallel(src, tgt)
+
+
+def test_unknown_source_lists_the_known_ones():
+    with pytest.raises(DataError, match="(?s)unknown data source 'europarl'.*anki.*tfds"):
+        sources.load("europarl", 0, 0)
+
+
+def test_tfds_source_reads_supervised_pairs_of_every_split():
+    with tfds.testing.mock_data(num_examples=6):
+        splits = sources.load("tfds:ted_hrlr_translate/pt_to_en", 0, 0)
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [6, 6, 6]
+    assert all(
+        isinstance(p.source, str) and isinstance(p.target, str) for s in splits.values() for p in s
+    )
