@@ -35,16 +35,12 @@ setup: $(STAMP)
 # Where a run lives: WORKDIR, or the default runs/TASK-DATA that the CLI derives.
 run_of = $(if $(WORKDIR),--workdir $(WORKDIR),--task $(1) $(if $(DATA),--data $(DATA)))
 
-train-caption: $(STAMP)
-	@echo "The caption pipeline is not built yet (issue: image captioning). Try make train-translate."
-	@exit 1
-
 train-classify: $(STAMP)
 	@echo "The classify pipeline is not built yet (issue: sequence classification)."
 	@exit 1
 
-train-translate: $(STAMP)
-	$(PY) -m pipelines train --task translate $(if $(DATA),--data $(DATA)) --preset $(PRESET) \
+train-caption train-translate: train-%: $(STAMP)
+	$(PY) -m pipelines train --task $* $(if $(DATA),--data $(DATA)) --preset $(PRESET) \
 		$(if $(WORKDIR),--workdir $(WORKDIR)) $(ARGS)
 
 $(addprefix eval-,$(TASKS)): eval-%: $(STAMP)

@@ -30,15 +30,19 @@ def _full_key(cfg, key: str) -> str:
     raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(keys)}")
 
 
-def _parse(text: str, kind: type, key: str):
+def _parse(text: str, kind, key: str):
     try:
+        if typing.get_origin(kind) is tuple:  # tuple[int, ...] from "32,64,128"
+            item = typing.get_args(kind)[0]
+            return tuple(item(part) for part in text.split(","))
         if kind is bool:
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
         return kind(text)
     except ValueError:
-        raise ConfigError(f"{key} must be {kind.__name__}, got {text!r}") from None
+        name = getattr(kind, "__name__", None) if typing.get_origin(kind) is None else str(kind)
+        raise ConfigError(f"{key} must be {name}, got {text!r}") from None
 
 
 def override(cfg, key: str, value: str):
@@ -84,9 +88,10 @@ def from_dict(cls: type, values: dict):
     unknown = set(values) - set(hints)
     if unknown:
         raise ConfigError(f"unknown config keys {sorted(unknown)} for {cls.__name__}")
-    return cls(
-        **{
-            k: from_dict(hints[k], v) if dataclasses.is_dataclass(hints[k]) else v
-            for k, v in values.items()
-        }
-    )
+    return cls(**{k: _from_json(hints[k], v) for k, v in values.items()})
+
+
+def _from_json(kind, value):
+    if dataclasses.is_dataclass(kind):
+        return from_dict(kind, value)
+    return tuple(value) if typing.get_origin(kind) is tuple else value

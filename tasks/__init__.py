@@ -3,6 +3,7 @@
 import importlib
 
 TASKS = {
+    "caption": "tasks.caption.task:CaptionTask",
     "translate": "tasks.translate.task:TranslateTask",
 }
 

@@ -1,5 +1,6 @@
 """Figures the tasks write into a run's `plots/` folder."""
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +17,46 @@ def attention_heatmap(weights, rows: list[str], columns: list[str], path: Path, 
     ax.set_yticks(range(len(rows)), rows)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
+    _save(fig, path)
+
+
+def caption_grid(images, captions: list[tuple[str, str]], path: Path, columns: int = 4):
+    """Images with their generated caption (bold) and one reference below each."""
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 4.0 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, (output, reference) in zip(axes.flat, images, captions, strict=False):
+        ax.imshow(image)
+        ax.set_title(_wrap(output), fontsize=8, fontweight="bold")
+        ax.text(0.5, -0.04, _wrap(reference), fontsize=7, ha="center", va="top",
+                transform=ax.transAxes)  # fmt: skip
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def attention_over_image(image, weights, words: list[str], path: Path):
+    """One panel per generated word: its `(grid, grid)` attention over the image."""
+    columns = min(len(words), 6)
+    rows = -(-len(words) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    side = image.shape[0]
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, word, attention in zip(axes.flat, words, weights, strict=False):
+        ax.imshow(image)
+        ax.imshow(attention, cmap="gray", alpha=0.6, extent=(0, side, side, 0),
+                  interpolation="bilinear")  # fmt: skip
+        ax.set_title(word, fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _wrap(caption: str, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(caption, width)) or "(empty)"
+
+
+def _save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)

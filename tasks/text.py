@@ -4,6 +4,7 @@ Token ids: 0 is padding, 1 is `[UNK]` (both added by `TextVectorization`), 2 is
 `[start]` and 3 is `[end]`; the rest follow in order of training-set frequency.
 """
 
+import dataclasses
 from pathlib import Path
 
 import keras
@@ -26,6 +27,22 @@ def standardize(text):
     text = tf.strings.regex_replace(text, r'([.,!?;:"¿¡])', r" \1 ")
     text = tf.strings.regex_replace(text, r"\s+", " ")
     return tf.strings.strip(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    """How text is generated at evaluation and in the SavedModel."""
+
+    beam_size: int = 4  # 1 = greedy
+    alpha: float = 0.6  # GNMT length penalty exponent
+
+
+def compile_args() -> dict:
+    """Loss and metric of a text decoder; batches carry padding weights."""
+    return {
+        "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "weighted_metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    }
 
 
 def _split(level: str) -> str:
@@ -79,3 +96,50 @@ def detokenize(ids, vocabulary: list[str], level: str):
     if level == "word":
         text = tf.strings.regex_replace(text, r" ([.,!?;:])", r"\1")
     return text
+
+
+def load_or_build_vocabulary(path: Path, texts: list[str], level: str, max_tokens: int):
+    """The run's saved vocabulary, or one built from (training) `texts` and saved there."""
+    if path.exists():
+        return load_vocabulary(path)
+    vocabulary = build_vocabulary(texts, level, max_tokens)
+    save_vocabulary(path, vocabulary)
+    return vocabulary
+
+
+def token_name(vocabulary: list[str], token_id: int) -> str:
+    """A readable name for one id (for plots); spaces of character tokens shown as ␣."""
+    token = vocabulary[token_id - 2] if token_id >= 2 else ("", "[UNK]")[token_id]
+    return token.replace(" ", "␣")
+
+
+def teacher_forcing(target):
+    """`(T,)` ids -> `[start] ids` as decoder input, `ids [end]` as its target."""
+    target = tf.concat([[START], target, [END]], axis=0)
+    return target[:-1], target[1:]
+
+
+def padding_weights(target_out):
+    """Per-token loss weights: 0 on padding, 1 elsewhere."""
+    return tf.cast(target_out != PAD, tf.float32)
+
+
+def generate(
+    decoder, memory, summary, max_length: int, beam_size: int, alpha: float, memory_mask=None
+):
+    """Decodes text with an `AttentionDecoder`: `(batch, max_length)` ids, `(batch,)` scores.
+
+    Starts from `[start]`, stops at `[end]`, never emits padding or `[start]`.
+    """
+    tokens, scores = decoder.generate(
+        memory,
+        summary,
+        START,
+        END,
+        max_length,
+        memory_mask=memory_mask,
+        beam_size=beam_size,
+        alpha=alpha,
+        banned_ids=(PAD, START),
+    )
+    return tokens[:, 0], scores[:, 0]

@@ -3,6 +3,7 @@
 import dataclasses
 
 from tasks.base import TrainConfig
+from tasks.text import DecodeConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,12 +25,6 @@ class ModelConfig:
     decoder_layers: int = 1
     attention: str = "bahdanau"  # bahdanau (additive) | luong (multiplicative)
     dropout: float = 0.1
-
-
-@dataclasses.dataclass(frozen=True)
-class DecodeConfig:
-    beam_size: int = 4
-    alpha: float = 0.6  # GNMT length penalty exponent
 
 
 @dataclasses.dataclass(frozen=True)

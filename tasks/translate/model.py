@@ -5,7 +5,8 @@ from keras import ops
 
 from models import AttentionDecoder, SequenceEncoder
 from tasks import text
-from tasks.translate.config import DecodeConfig, ModelConfig
+from tasks.text import DecodeConfig
+from tasks.translate.config import ModelConfig
 
 ENCODERS = ("lstm", "bilstm")
 
@@ -53,18 +54,8 @@ def _encode(model: keras.Model, source):
 def generate(model: keras.Model, source, max_length: int, cfg: DecodeConfig, beam_size: int):
     """Translates `(batch, S)` source ids: `(batch, max_length)` ids and `(batch,)` scores."""
     memory, state_h, mask = _encode(model, source)
-    tokens, scores = model.get_layer("decoder").generate(
-        memory,
-        state_h,
-        text.START,
-        text.END,
-        max_length,
-        memory_mask=mask,
-        beam_size=beam_size,
-        alpha=cfg.alpha,
-        banned_ids=(text.PAD, text.START),
-    )
-    return tokens[:, 0], scores[:, 0]
+    decoder = model.get_layer("decoder")
+    return text.generate(decoder, memory, state_h, max_length, beam_size, cfg.alpha, mask)
 
 
 def attention(model: keras.Model, source, target_in):

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tasks import text
+from tasks.export import write_saved_model
 from tasks.translate import model as seq2seq
 from tasks.translate.config import TranslateConfig
 
@@ -70,9 +71,8 @@ class Translator:
 
     def export(self, path: Path) -> None:
         """Writes a SavedModel with `serving_default` (beam search) and `greedy`."""
-        archive = keras.export.ExportArchive()
-        archive.track(self.model)
-        archive.track(self.source_vectorizer)
-        archive.add_endpoint("serving_default", self.beam)
-        archive.add_endpoint("greedy", self.greedy)
-        archive.write_out(str(path), verbose=False)
+        write_saved_model(
+            path,
+            [self.model, self.source_vectorizer],
+            {"serving_default": self.beam, "greedy": self.greedy},
+        )

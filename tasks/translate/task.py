@@ -44,13 +44,9 @@ class TranslateTask:
         return Splits(*(self._dataset(name, pairs[name]) for name in ("train", "val", "test")))
 
     def _vocabulary(self, side: str, texts: list[str]) -> list[str]:
-        """Built from training text on the first run, then read back from the run."""
         path = self.workdir / "vocab" / f"{side}.txt"
-        if path.exists():
-            return text.load_vocabulary(path)
-        vocabulary = text.build_vocabulary(texts, self.cfg.data.tokens, self.cfg.data.max_vocab)
-        text.save_vocabulary(path, vocabulary)
-        return vocabulary
+        data = self.cfg.data
+        return text.load_or_build_vocabulary(path, texts, data.tokens, data.max_vocab)
 
     def _ids(self, vocabulary: list[str], texts: list[str]) -> tf.RaggedTensor:
         return tf.cast(text.vectorizer(vocabulary, self.cfg.data.tokens)(texts), tf.int32)
@@ -91,10 +87,7 @@ class TranslateTask:
         )
 
     def compile_args(self) -> dict:
-        return {
-            "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            "weighted_metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        }
+        return text.compile_args()
 
     def translator(self, model: keras.Model) -> Translator:
         return Translator(model, self.source_vocab, self.target_vocab, self.cfg)
@@ -133,8 +126,8 @@ class TranslateTask:
             out = self._ids(self.target_vocab, [hypothesis]).to_tensor()
             target_in = tf.concat([[[text.START]], out], axis=1)
             weights = seq2seq.attention(model, ids, target_in)[0].numpy()  # (T, S)
-            columns = [_token(self.source_vocab, t) for t in ids[0].numpy()]
-            rows = [_token(self.target_vocab, t) for t in out[0].numpy()] + ["[end]"]
+            columns = [text.token_name(self.source_vocab, t) for t in ids[0].numpy()]
+            rows = [text.token_name(self.target_vocab, t) for t in out[0].numpy()] + ["[end]"]
             plots.attention_heatmap(
                 weights[: len(rows)],
                 rows,
@@ -156,17 +149,10 @@ class TranslateTask:
         ]
 
 
-def _token(vocabulary: list[str], token_id: int) -> str:
-    token = vocabulary[token_id - 2] if token_id >= 2 else ("", "[UNK]")[token_id]
-    return token.replace(" ", "␣")  # char level: show spaces
-
-
 def _teacher_forcing(source, target):
-    target = tf.concat([[text.START], target, [text.END]], axis=0)
-    return source, target[:-1], target[1:]
+    return source, *text.teacher_forcing(target)
 
 
 def _with_weights(source, target_in, target_out):
     # (batch, S), (batch, T) -> inputs, targets, weights that mask the padding
-    weights = tf.cast(target_out != text.PAD, tf.float32)
-    return (source, target_in), target_out, weights
+    return (source, target_in), target_out, text.padding_weights(target_out)

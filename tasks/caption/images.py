@@ -1,0 +1,50 @@
+"""Image decoding shared by training and the SavedModel, so both see the same pixels."""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from tasks.base import DataError
+
+
+def decode(encoded, size: int):
+    """Encoded JPEG/PNG/GIF/BMP bytes (scalar string) -> `(size, size, 3)` uint8.
+
+    Grayscale is expanded to RGB and alpha dropped; the image is resized (bilinear,
+    antialiased) to a square and rounded back to uint8.
+    """
+    return resize(tf.io.decode_image(encoded, channels=3, expand_animations=False), size)
+
+
+def resize(image, size: int):
+    """`(height, width, 3)` pixels -> `(size, size, 3)` uint8."""
+    resized = tf.image.resize(image, (size, size), antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8)
+
+
+def decode_batch(encoded, size: int):
+    """`(batch,)` encoded images -> `(batch, size, size, 3)` uint8."""
+    return tf.map_fn(
+        lambda one: decode(one, size),
+        encoded,
+        fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8),
+    )
+
+
+def load(path: Path, size: int, max_pixels: int) -> np.ndarray:
+    """Reads one image file; a missing, oversized, non-image or corrupt file is an error."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as header:  # reads the header only
+            width, height = header.size
+    except (OSError, Image.DecompressionBombError) as err:
+        raise DataError(f"{path}: not a readable image ({err})") from None
+    if width * height > max_pixels:
+        raise DataError(f"{path}: {width}x{height} pixels is over data.max_pixels={max_pixels}")
+    try:
+        return decode(tf.constant(path.read_bytes()), size).numpy()
+    except tf.errors.InvalidArgumentError as err:
+        raise DataError(f"{path}: corrupt or truncated image ({err.message})") from None

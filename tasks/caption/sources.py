@@ -1,0 +1,125 @@
+"""Where captioned images come from: generated shapes, a Flickr8k-style folder, TFDS.
+
+`load(...)` returns `{"train", "val", "test"}` lists of `Example`: a uint8 image at
+`image_size` and all its reference captions. Folders are split by image (never by
+caption), 80/10/10 after a seeded shuffle.
+"""
+
+import csv
+import io
+import random
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from tasks.base import DataError, parse_source
+from tasks.caption import images, shapes
+
+SOURCES = {
+    "shapes": "generated scenes of coloured shapes, five captions each (default)",
+    "folder": "folder:DIR, images plus captions.txt/captions.csv (image,caption) "
+    "or Flickr8k.token.txt (name.jpg#k<TAB>caption)",
+    "tfds": "tfds:NAME, a TFDS captioning set with an image and captions/text, "
+    "e.g. tfds:coco_captions",
+}
+CAPTION_FILES = ("captions.txt", "captions.csv", "Flickr8k.token.txt")
+IMAGE_FOLDERS = ("images", "Images", "Flicker8k_Dataset", "Flickr8k_Dataset", ".")
+
+
+class Example(NamedTuple):
+    image: np.ndarray  # (size, size, 3) uint8
+    captions: list[str]
+    origin: str
+
+
+def load(source: str, size: int, image_size: int, seed: int, max_pixels: int) -> dict:
+    kind, arg = parse_source(source, SOURCES)
+    if kind == "shapes":
+        scenes = shapes.generate(size, image_size, seed=4321)
+        examples = [Example(s.image, s.captions, f"shapes #{i}") for i, s in enumerate(scenes)]
+        return split(examples, seed)
+    if not arg:
+        raise DataError(f"data source {kind!r} needs an argument: {SOURCES[kind]}")
+    if kind == "folder":
+        return split(read_folder(Path(arg), image_size, max_pixels), seed)
+    return _tfds(arg, image_size)
+
+
+def split(examples: list[Example], seed: int) -> dict[str, list[Example]]:
+    """A seeded 80/10/10 split by image (validation and test get one image at least)."""
+    if len(examples) < 3:
+        raise DataError(f"need at least 3 images to split, got {len(examples)}")
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    held = max(1, len(examples) // 10)
+    shuffled = [examples[i] for i in order]
+    return {"test": shuffled[:held], "val": shuffled[held : 2 * held],
+            "train": shuffled[2 * held :]}  # fmt: skip
+
+
+def _caption_rows(path: Path) -> list[tuple[int, str, str]]:
+    """`(line, image name, caption)` rows of a CSV or Flickr8k token file."""
+    text = path.read_text(encoding="utf-8-sig")
+    rows = []
+    if text.split("\n", 1)[0].strip().lower().replace(" ", "") == "image,caption":
+        for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+            if number == 1 or not row:
+                continue
+            if len(row) < 2:
+                raise DataError(f"{path}:{number}: expected 'image,caption', got {row!r}")
+            rows.append((number, row[0].strip(), ",".join(row[1:]).strip()))
+        return rows
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, tab, caption = line.partition("\t")
+        if not tab:
+            raise DataError(f"{path}:{number}: expected 'name.jpg#k<TAB>caption', got {line!r}")
+        rows.append((number, name.split("#")[0].strip(), caption.strip()))
+    return rows
+
+
+def read_folder(folder: Path, image_size: int, max_pixels: int) -> list[Example]:
+    """Reads a Flickr8k-style folder; every image a caption names must load."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    found = [folder / name for name in CAPTION_FILES if (folder / name).is_file()]
+    if not found:
+        raise DataError(f"{folder}: no caption file (looked for {', '.join(CAPTION_FILES)})")
+    captions_file = found[0]
+    image_dir = next(folder / d for d in IMAGE_FOLDERS if (folder / d).is_dir())
+    by_image: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    for number, name, caption in _caption_rows(captions_file):
+        if not caption:
+            raise DataError(f"{captions_file}:{number}: empty caption for {name}")
+        if not (image_dir / name).is_file():
+            raise DataError(f"{captions_file}:{number}: image {name} not found in {image_dir}")
+        by_image.setdefault(name, []).append(caption)
+        first_line.setdefault(name, number)
+    return [
+        Example(images.load(image_dir / name, image_size, max_pixels), caps,
+                f"{captions_file}:{first_line[name]}")
+        for name, caps in by_image.items()
+    ]  # fmt: skip
+
+
+def _tfds(name: str, image_size: int) -> dict[str, list[Example]]:
+    import tensorflow_datasets as tfds  # heavy; only this source needs it
+
+    builder = tfds.builder(name)
+    builder.download_and_prepare()
+    splits = set(builder.info.splits) or {"train", "val", "test"}
+    names = {"train": "train", "test": "test" if "test" in splits else "val"}
+    names["val"] = "validation" if "validation" in splits else "val"
+    out = {}
+    for split_name, tfds_split in names.items():
+        ds = builder.as_dataset(split=tfds_split).map(
+            lambda ex: (images.resize(ex["image"], image_size), ex["captions"]["text"])
+        )
+        out[split_name] = [
+            Example(image, [c.decode("utf-8") for c in caps], f"tfds:{name}[{tfds_split}] #{i}")
+            for i, (image, caps) in enumerate(tfds.as_numpy(ds))
+        ]
+    return out

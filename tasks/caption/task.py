@@ -1,0 +1,173 @@
+"""The caption task: data, model, metrics and export behind the `Task` contract."""
+
+from collections import Counter
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tasks import plots, text
+from tasks.base import DataError, Splits
+from tasks.caption import metrics, sources
+from tasks.caption.config import PRESETS, CaptionConfig
+from tasks.caption.model import build_model, encode
+from tasks.caption.serving import Captioner
+from tasks.caption.sources import Example
+
+EVAL_BATCH = 64
+
+
+class CaptionTask:
+    """Image -> sentence: a CNN grid attended by the shared LSTM decoder.
+
+    Every epoch pairs each training image with one of its captions, drawn at random.
+
+    Example:
+    >>> task = CaptionTask(PRESETS["tiny"], Path("runs/caption-tiny"))  # doctest: +SKIP
+    >>> splits = task.datasets(); model = task.build_model()  # doctest: +SKIP
+    """
+
+    name = "caption"
+    presets = PRESETS
+
+    def __init__(self, cfg: CaptionConfig, workdir: Path):
+        self.cfg = cfg
+        self.workdir = Path(workdir)
+        self.examples: dict[str, list[Example]] = {}
+
+    # -- data ---------------------------------------------------------------
+
+    def datasets(self) -> Splits:
+        data = self.cfg.data
+        examples = sources.load(data.source, data.size, data.image_size, data.seed,
+                                data.max_pixels)  # fmt: skip
+        self.examples = examples
+        train_captions = [c for e in examples["train"] for c in e.captions]
+        self.vocabulary = text.load_or_build_vocabulary(
+            self.workdir / "vocab" / "captions.txt", train_captions, "word", data.max_vocab
+        )
+        return Splits(*(self._dataset(name) for name in ("train", "val", "test")))
+
+    def _dataset(self, split: str) -> tf.data.Dataset:
+        examples = self.examples[split]
+        flat = [c for e in examples for c in e.captions]
+        ids = tf.cast(text.vectorizer(self.vocabulary, "word")(flat), tf.int32)
+        lengths = ids.row_lengths().numpy()
+        keep = (lengths > 0) & (lengths <= self.cfg.data.max_length)
+        if not keep.all():
+            print(f"caption: {int((~keep).sum())} of {len(flat)} {split} captions are empty "
+                  f"or longer than data.max_length={self.cfg.data.max_length} tokens and are "
+                  "left out of training (they stay as references)")  # fmt: skip
+        owner = np.repeat(np.arange(len(examples)), [len(e.captions) for e in examples])
+        counts = np.bincount(owner[keep], minlength=len(examples))
+        for i in np.flatnonzero(counts == 0)[:1]:
+            raise DataError(f"{examples[i].origin}: no usable caption for this image")
+        captions = tf.RaggedTensor.from_value_rowids(
+            tf.ragged.boolean_mask(ids, tf.constant(keep)), owner[keep], len(examples)
+        )  # (images, captions, tokens)
+        pixels = np.stack([e.image for e in examples])  # (images, S, S, 3) uint8
+        ds = tf.data.Dataset.from_tensor_slices((pixels, captions))
+        if split == "train":
+            ds = ds.shuffle(len(examples), seed=self.cfg.train.seed)
+        seed = self.cfg.train.seed if split == "train" else None
+        return (
+            ds.map(lambda image, caps: _one_caption(image, caps, seed))
+            .padded_batch(self.cfg.train.batch_size)
+            .map(_with_weights)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    # -- model --------------------------------------------------------------
+
+    def build_model(self) -> keras.Model:
+        return build_model(self.cfg.model, self.cfg.data.image_size, len(self.vocabulary) + 2)
+
+    def compile_args(self) -> dict:
+        return text.compile_args()
+
+    def captioner(self, model: keras.Model) -> Captioner:
+        return Captioner(model, self.vocabulary, self.cfg)
+
+    # -- evaluation and export ----------------------------------------------
+
+    def evaluate(self, model: keras.Model, split: str = "test") -> dict:
+        """Beam-search captions of `split`, scored with COCO BLEU-1..4 and CIDEr-D.
+
+        Beside them: the scores of a model that ignores the image, which can do no
+        better than one caption for every image; we take the most frequent training
+        caption.
+        """
+        examples = self.examples[split]
+        captioner = self.captioner(model)
+        outputs = []
+        for start in range(0, len(examples), EVAL_BATCH):
+            batch = np.stack([e.image for e in examples[start : start + EVAL_BATCH]])
+            out = captioner.pixels(batch)["caption"].numpy()
+            outputs += [c.decode("utf-8") for c in out]
+        references = [_standardize(e.captions) for e in examples]
+        scores = metrics.coco_scores(references, _standardize(outputs))
+        train_captions = [c for e in self.examples["train"] for c in e.captions]
+        blind = Counter(_standardize(train_captions)).most_common(1)[0][0]
+        blind_scores = metrics.coco_scores(references, [blind] * len(examples))
+        self._plot(model, examples[:12], outputs[:12])
+        return {
+            "split": split,
+            "images": len(examples),
+            **{k: round(v, 4) for k, v in scores.items()},
+            "blind_caption": blind,
+            **{f"blind_{k}": round(v, 4) for k, v in blind_scores.items()},
+            "samples": [
+                {"reference": e.captions[0], "output": o}
+                for e, o in zip(examples[:5], outputs[:5], strict=False)
+            ],
+        }
+
+    def _plot(self, model: keras.Model, examples: list[Example], outputs: list[str]):
+        out = self.workdir / "plots"
+        pairs = [(o, e.captions[0]) for e, o in zip(examples, outputs, strict=True)]
+        plots.caption_grid([e.image for e in examples], pairs, out / "captions.png")
+        for i, (example, output) in enumerate(zip(examples[:3], outputs[:3], strict=False)):
+            ids = text.vectorizer(self.vocabulary, "word")([output])
+            caption_in = tf.concat([[[text.START]], tf.cast(ids, tf.int32).to_tensor()], 1)
+            grid, pooled = encode(model, example.image[None])
+            _, weights = model.get_layer("decoder")(
+                caption_in, grid, pooled, return_attention=True
+            )  # (1, T, cells)
+            side = int(round(weights.shape[-1] ** 0.5))
+            words = [*output.split(), "[end]"]
+            weights = np.asarray(weights[0]).reshape(-1, side, side)[: len(words)]
+            plots.attention_over_image(example.image, weights, words, out / f"attention_{i}.png")
+
+    def export(self, model: keras.Model, path: Path) -> None:
+        self.captioner(model).export(path)
+
+    @staticmethod
+    def predict(served, inputs: list[str]) -> list[str]:
+        """Captions image files with a loaded SavedModel: `path<TAB>caption<TAB>score`."""
+        missing = [p for p in inputs if not Path(p).is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such image file: {', '.join(missing)}")
+        encoded = tf.constant([Path(p).read_bytes() for p in inputs])
+        out = served.signatures["serving_default"](images=encoded)
+        return [
+            f"{p}\t{c.decode('utf-8')}\t{s:.3f}"
+            for p, c, s in zip(inputs, out["caption"].numpy(), out["score"].numpy(), strict=True)
+        ]
+
+
+def _standardize(captions: list[str]) -> list[str]:
+    """COCO-style tokens: lower case, punctuation split off, single spaces."""
+    return [c.decode("utf-8") for c in text.standardize(tf.constant(captions)).numpy()]
+
+
+def _one_caption(image, captions, seed):
+    # (S, S, 3) uint8, (captions, tokens) ragged -> one caption's teacher-forcing pair
+    count = captions.nrows(out_type=tf.int32)
+    pick = 0 if seed is None else tf.random.uniform((), 0, count, tf.int32, seed=seed)
+    caption_in, caption_out = text.teacher_forcing(captions[pick])
+    return tf.cast(image, tf.float32), caption_in, caption_out
+
+
+def _with_weights(image, caption_in, caption_out):
+    return (image, caption_in), caption_out, text.padding_weights(caption_out)

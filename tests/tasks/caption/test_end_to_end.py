@@ -1,0 +1,114 @@
+"""The tiny caption preset through the real CLI, and its SavedModel in a fresh process."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from pipelines import cli, run
+
+RELOAD = """
+import importlib.util, json, pathlib, sys
+import tensorflow as tf
+assert importlib.util.find_spec("pipelines") is None  # the project is not importable here
+served = tf.saved_model.load(sys.argv[1])
+images = tf.constant([pathlib.Path(p).read_bytes() for p in sys.argv[2:]])
+out = served.signatures["serving_default"](images=images)
+print(json.dumps([[c.decode(), round(float(s), 3)]
+                  for c, s in zip(out["caption"].numpy(), out["score"].numpy())]))
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run") / "caption"
+    cli.main(["train", "--task", "caption", "--preset", "tiny", "--workdir", str(workdir),
+              "--set", "train.epochs=3", "--set", "train.learning_rate=0.01"])  # fmt: skip
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def test_images(tiny_run, tmp_path_factory):
+    """The first test-split scenes of the run, written as PNG and JPEG files."""
+    job = run.load_run(tiny_run)
+    job.datasets()
+    folder = tmp_path_factory.mktemp("images")
+    paths = []
+    for i, example in enumerate(job.examples["test"][:3]):
+        paths.append(folder / f"scene{i}.png")
+        Image.fromarray(example.image).save(paths[-1])
+    Image.fromarray(job.examples["test"][0].image).convert("L").save(folder / "gray.jpg")
+    Image.new("RGBA", (3000, 2000), (200, 30, 30, 255)).save(folder / "huge.png")
+    return paths, [folder / "gray.jpg", folder / "huge.png"]
+
+
+def test_train_writes_metrics_and_pictures(tiny_run):
+    for name in (
+        "plots/captions.png",
+        "plots/attention_0.png",
+        "plots/history.png",
+        "vocab/captions.txt",
+        "export/saved_model.pb",
+        "checkpoints/best.keras",
+    ):
+        assert (tiny_run / name).exists(), name  # fmt: skip
+    metrics = json.loads((tiny_run / "metrics.json").read_text())["test"]
+    for key in ("bleu1", "bleu4", "cider", "blind_bleu4", "blind_cider"):
+        assert 0 <= metrics[key] <= 10, key
+    assert metrics["images"] == 6 and metrics["blind_caption"].startswith("a ")
+
+
+def test_predict_and_a_fresh_process_agree_with_evaluation(tiny_run, test_images, tmp_path):
+    pngs, others = test_images
+    export = tiny_run / "export"
+    lines = run.predict(export, [str(p) for p in pngs + others])
+    fresh = subprocess.run(
+        [sys.executable, "-I", "-c", RELOAD, str(export), *map(str, pngs + others)],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    reloaded = json.loads(fresh.stdout.splitlines()[-1])
+    assert [line.split("\t", 1)[1] for line in lines] == [f"{c}\t{s:.3f}" for c, s in reloaded]
+    # PNG is lossless, so the export sees the pixels evaluation saw: same captions.
+    samples = json.loads((tiny_run / "metrics.json").read_text())["test"]["samples"]
+    assert [line.split("\t")[1] for line in lines[:3]] == [s["output"] for s in samples[:3]]
+
+
+def test_serving_reports_bad_bytes_and_keeps_serving(tiny_run, test_images):
+    served = tf.saved_model.load(str(tiny_run / "export"))
+    good = test_images[0][0].read_bytes()
+    truncated = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(
+        truncated, format="JPEG"
+    )
+    for bad in (b"", b"not an image at all", truncated.getvalue()[:400]):
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            served.signatures["serving_default"](images=tf.constant([good, bad]))
+    out = served.signatures["greedy"](images=tf.constant([good]))
+    assert out["caption"].shape == (1,)
+
+
+def test_predict_names_a_missing_file(tiny_run, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "--model", str(tiny_run / "export"), "nope.png"])
+    assert "no such image file: nope.png" in capsys.readouterr().err
+
+
+def test_a_tiny_flickr_folder_trains_evaluates_and_exports(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "images").mkdir()
+    rows = ["image,caption"]
+    for i in range(12):
+        colour = ("red", "green", "blue")[i % 3]
+        pixels = np.zeros((48, 40, 3), np.uint8)
+        pixels[..., i % 3] = 200 + rng.integers(0, 50)
+        Image.fromarray(pixels).save(tmp_path / "images" / f"{i}.jpg")
+        rows += [f"{i}.jpg,A {colour} picture.", f"{i}.jpg,Everything is {colour}."]
+    (tmp_path / "captions.txt").write_text("\n".join(rows) + "\n")
+    workdir = run.train("caption", f"folder:{tmp_path}", "tiny", (), tmp_path / "run")
+    assert json.loads((workdir / "metrics.json").read_text())["test"]["images"] == 1
+    assert len(run.predict(workdir / "export", [str(tmp_path / "images" / "0.jpg")])) == 1
