@@ -33,7 +33,7 @@ class ImageEncoder(keras.layers.Layer):
         weights: initial weights of an application backbone, `None` or `"imagenet"`.
             They are only used when the layer is first made: a saved layer restores
             its own weights, so `get_config` reports `None`.
-        trainable_backbone: `False` freezes an application backbone (its batch
+        trainable_backbone: `False` freezes the backbone (an application's batch
             normalisation then always runs in inference mode).
 
     Call arguments:
@@ -77,6 +77,8 @@ class ImageEncoder(keras.layers.Layer):
                 )
                 for i, f in enumerate(self.filters)
             ]
+            for conv in self.convs:
+                conv.trainable = trainable_backbone
             self.pool = keras.layers.MaxPooling2D(2)
             self.channels = self.filters[-1]
         else:

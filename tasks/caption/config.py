@@ -15,6 +15,7 @@ class DataConfig:
     max_pixels: int = 50_000_000  # larger image files are refused
     max_vocab: int = 5000
     max_length: int = 24  # tokens; longer training captions are counted and left out
+    cache_features: bool = False  # frozen backbone: features computed once, cached by tf.data
 
 
 @dataclasses.dataclass(frozen=True)

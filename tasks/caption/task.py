@@ -10,8 +10,9 @@ import tensorflow as tf
 from tasks import plots, text
 from tasks.base import DataError, Splits
 from tasks.caption import metrics, sources
+from tasks.caption import model as captioning
 from tasks.caption.config import PRESETS, CaptionConfig
-from tasks.caption.model import build_model, encode
+from tasks.caption.model import encode
 from tasks.caption.serving import Captioner
 from tasks.caption.sources import Example
 
@@ -22,6 +23,10 @@ class CaptionTask:
     """Image -> sentence: a CNN grid attended by the shared LSTM decoder.
 
     Every epoch pairs each training image with one of its captions, drawn at random.
+    With `data.cache_features` (and a frozen backbone) the encoder runs once per image:
+    tf.data caches its features, the fitted model is the decoder alone, and the full
+    captioner is put back together from both for evaluation and export. The frozen
+    encoder's weights are kept in `checkpoints/encoder.weights.h5`.
 
     Example:
     >>> task = CaptionTask(PRESETS["tiny"], Path("runs/caption-tiny"))  # doctest: +SKIP
@@ -35,6 +40,7 @@ class CaptionTask:
         self.cfg = cfg
         self.workdir = Path(workdir)
         self.examples: dict[str, list[Example]] = {}
+        self.encoder = None  # the frozen encoder, when features are cached
 
     # -- data ---------------------------------------------------------------
 
@@ -47,7 +53,23 @@ class CaptionTask:
         self.vocabulary = text.load_or_build_vocabulary(
             self.workdir / "vocab" / "captions.txt", train_captions, "word", data.max_vocab
         )
+        if data.cache_features:
+            self.encoder = self._frozen_encoder()
         return Splits(*(self._dataset(name) for name in ("train", "val", "test")))
+
+    def _frozen_encoder(self):
+        if not self.cfg.model.freeze_backbone:
+            raise ValueError("data.cache_features needs model.freeze_backbone=true")
+        encoder = captioning.make_encoder(self.cfg.model)
+        size = self.cfg.data.image_size
+        holder = keras.Sequential([keras.Input((size, size, 3)), encoder])
+        path = self.workdir / "checkpoints" / "encoder.weights.h5"
+        if path.exists():  # resumed, evaluated or exported later: the same features
+            holder.load_weights(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            holder.save_weights(path)
+        return encoder
 
     def _dataset(self, split: str) -> tf.data.Dataset:
         examples = self.examples[split]
@@ -68,11 +90,18 @@ class CaptionTask:
         )  # (images, captions, tokens)
         pixels = np.stack([e.image for e in examples])  # (images, S, S, 3) uint8
         ds = tf.data.Dataset.from_tensor_slices((pixels, captions))
+        if self.encoder is None:
+            ds = ds.map(lambda image, caps: ((tf.cast(image, tf.float32),), caps))
+        else:  # the encoder runs once per image; tf.data keeps its features
+            features = ds.map(lambda image, caps: image).batch(EVAL_BATCH)
+            features = features.map(lambda images: encode_frozen(self.encoder, images))
+            ds = tf.data.Dataset.zip(features.unbatch(), ds.map(lambda _, caps: caps))
+            ds = ds.apply(tf.data.experimental.assert_cardinality(len(examples))).cache()
         if split == "train":
             ds = ds.shuffle(len(examples), seed=self.cfg.train.seed)
         seed = self.cfg.train.seed if split == "train" else None
         return (
-            ds.map(lambda image, caps: _one_caption(image, caps, seed))
+            ds.map(lambda inputs, caps: _one_caption(inputs, caps, seed))
             .padded_batch(self.cfg.train.batch_size)
             .map(_with_weights)
             .prefetch(tf.data.AUTOTUNE)
@@ -81,13 +110,23 @@ class CaptionTask:
     # -- model --------------------------------------------------------------
 
     def build_model(self) -> keras.Model:
-        return build_model(self.cfg.model, self.cfg.data.image_size, len(self.vocabulary) + 2)
+        size, vocab = self.cfg.data.image_size, len(self.vocabulary) + 2
+        if self.encoder is not None:
+            return captioning.build_decoder_model(self.encoder, self.cfg.model, size, vocab)
+        return captioning.build_model(self.cfg.model, size, vocab)
+
+    def full_model(self, model: keras.Model) -> keras.Model:
+        """The image -> logits captioner, also when `model` is the decoder alone."""
+        if self.encoder is None:
+            return model
+        decoder = model.get_layer("decoder")
+        return captioning.assemble(self.encoder, decoder, self.cfg.data.image_size)
 
     def compile_args(self) -> dict:
         return text.compile_args()
 
     def captioner(self, model: keras.Model) -> Captioner:
-        return Captioner(model, self.vocabulary, self.cfg)
+        return Captioner(self.full_model(model), self.vocabulary, self.cfg)
 
     # -- evaluation and export ----------------------------------------------
 
@@ -110,7 +149,7 @@ class CaptionTask:
         train_captions = [c for e in self.examples["train"] for c in e.captions]
         blind = Counter(_standardize(train_captions)).most_common(1)[0][0]
         blind_scores = metrics.coco_scores(references, [blind] * len(examples))
-        self._plot(model, examples[:12], outputs[:12])
+        self._plot(self.full_model(model), examples[:12], outputs[:12])
         return {
             "split": split,
             "images": len(examples),
@@ -161,13 +200,18 @@ def _standardize(captions: list[str]) -> list[str]:
     return [c.decode("utf-8") for c in text.standardize(tf.constant(captions)).numpy()]
 
 
-def _one_caption(image, captions, seed):
-    # (S, S, 3) uint8, (captions, tokens) ragged -> one caption's teacher-forcing pair
+def encode_frozen(encoder, images):
+    """`(batch, S, S, 3)` uint8 -> `(grid, pooled)` from a frozen encoder."""
+    return encoder(tf.cast(images, tf.float32), training=False)
+
+
+def _one_caption(inputs, captions, seed):
+    # inputs: (pixels,) or (grid, pooled); (captions, tokens) ragged -> one caption
     count = captions.nrows(out_type=tf.int32)
     pick = 0 if seed is None else tf.random.uniform((), 0, count, tf.int32, seed=seed)
     caption_in, caption_out = text.teacher_forcing(captions[pick])
-    return tf.cast(image, tf.float32), caption_in, caption_out
+    return inputs, caption_in, caption_out
 
 
-def _with_weights(image, caption_in, caption_out):
-    return (image, caption_in), caption_out, text.padding_weights(caption_out)
+def _with_weights(inputs, caption_in, caption_out):
+    return (*inputs, caption_in), caption_out, text.padding_weights(caption_out)

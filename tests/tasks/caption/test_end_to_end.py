@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -112,3 +113,25 @@ def test_a_tiny_flickr_folder_trains_evaluates_and_exports(tmp_path):
     workdir = run.train("caption", f"folder:{tmp_path}", "tiny", (), tmp_path / "run")
     assert json.loads((workdir / "metrics.json").read_text())["test"]["images"] == 1
     assert len(run.predict(workdir / "export", [str(tmp_path / "images" / "0.jpg")])) == 1
+
+
+def test_cached_features_train_the_decoder_and_export_the_whole_captioner(tmp_path):
+    workdir = run.train("caption", None, "tiny", ("freeze_backbone=true", "cache_features=true"),
+                        tmp_path / "cached")  # fmt: skip
+    assert (workdir / "checkpoints" / "encoder.weights.h5").exists()
+    fitted = keras.saving.load_model(workdir / "checkpoints" / "best.keras")
+    assert [i.name for i in fitted.inputs] == ["grid", "pooled", "caption_in"]
+    job = run.load_run(workdir)
+    job.datasets()
+    image = job.examples["test"][0].image
+    Image.fromarray(image).save(tmp_path / "scene.png")
+    caption = run.predict(workdir / "export", [str(tmp_path / "scene.png")])[0].split("\t")[1]
+    samples = json.loads((workdir / "metrics.json").read_text())["test"]["samples"]
+    assert caption == samples[0]["output"]
+
+
+def test_cached_features_need_a_frozen_backbone(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--task", "caption", "--preset", "tiny", "--workdir",
+                  str(tmp_path), "--set", "cache_features=true"])  # fmt: skip
+    assert "cache_features needs model.freeze_backbone=true" in capsys.readouterr().err
