@@ -35,11 +35,7 @@ setup: $(STAMP)
 # Where a run lives: WORKDIR, or the default runs/TASK-DATA that the CLI derives.
 run_of = $(if $(WORKDIR),--workdir $(WORKDIR),--task $(1) $(if $(DATA),--data $(DATA)))
 
-train-classify: $(STAMP)
-	@echo "The classify pipeline is not built yet (issue: sequence classification)."
-	@exit 1
-
-train-caption train-translate: train-%: $(STAMP)
+$(addprefix train-,$(TASKS)): train-%: $(STAMP)
 	$(PY) -m pipelines train --task $* $(if $(DATA),--data $(DATA)) --preset $(PRESET) \
 		$(if $(WORKDIR),--workdir $(WORKDIR)) $(ARGS)
 

@@ -23,7 +23,7 @@ def plot_history(history_csv: Path, out: Path) -> None:
     epochs = [int(r["epoch"]) + 1 for r in rows]
     for ax, metric in zip(axes[0], metrics, strict=True):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
-            if key in rows[0]:
+            if key in rows[0] and all(r[key] not in ("", "NA") for r in rows):
                 ax.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

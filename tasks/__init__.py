@@ -4,6 +4,7 @@ import importlib
 
 TASKS = {
     "caption": "tasks.caption.task:CaptionTask",
+    "classify": "tasks.classify.task:ClassifyTask",
     "translate": "tasks.translate.task:TranslateTask",
 }
 

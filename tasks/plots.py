@@ -4,6 +4,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -60,3 +61,45 @@ def _save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def confusion(matrix, classes, path: Path) -> None:
+    """A confusion matrix (rows: true class, columns: predicted) with counts."""
+    fig, ax = plt.subplots(figsize=(1.5 + 0.7 * len(classes), 1.2 + 0.6 * len(classes)))
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, int(count), ha="center", va="center", fontsize=8,
+                color="white" if count > matrix.max() / 2 else "black")  # fmt: skip
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def series_labels(split, predicted, classes, path: Path, stretch: int = 150) -> None:
+    """The closing price over a test stretch, coloured by true and by predicted label.
+
+    The stretch follows `split.previous` links back from the last window, so it is
+    one series in time order.
+    """
+    chain = [len(split.y) - 1]
+    while len(chain) < stretch and split.previous[chain[-1]] >= 0:
+        chain.append(int(split.previous[chain[-1]]))
+    chain = chain[::-1]
+    close = split.x[chain, -1, 3]
+    colours = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    for ax, labels, title in ((axes[0], split.y[chain], "true"),
+                              (axes[1], predicted[chain], "predicted")):  # fmt: skip
+        ax.plot(close, color="0.6", linewidth=1)
+        for k, name in enumerate(classes):
+            at = np.flatnonzero(labels == k)
+            ax.scatter(at, close[at], s=12, color=colours(k), label=name)
+        ax.set_title(f"{title} label", fontsize=9)
+        ax.set_ylabel("close")
+    axes[0].legend(fontsize=8, ncol=len(classes))
+    axes[1].set_xlabel("window (time order)")
+    fig.tight_layout()
+    _save(fig, path)

@@ -5,8 +5,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tasks import text
-from tasks.caption import images
+from tasks import images, text
 from tasks.caption.config import CaptionConfig
 from tasks.caption.model import encode
 from tasks.export import write_saved_model

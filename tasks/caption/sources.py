@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tasks import images
 from tasks.base import DataError, parse_source
-from tasks.caption import images, shapes
+from tasks.caption import shapes
 
 SOURCES = {
     "shapes": "generated scenes of coloured shapes, five captions each (default)",

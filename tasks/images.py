@@ -19,7 +19,7 @@ def decode(encoded, size: int):
 
 
 def resize(image, size: int):
-    """`(height, width, 3)` pixels -> `(size, size, 3)` uint8."""
+    """`([batch,] height, width, 3)` pixels -> `([batch,] size, size, 3)` uint8."""
     resized = tf.image.resize(image, (size, size), antialias=True)
     return tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8)
 

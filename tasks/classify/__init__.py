@@ -1,0 +1,1 @@
+"""The classify task: a video clip or a price series -> one label."""

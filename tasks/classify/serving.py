@@ -1,0 +1,67 @@
+"""Raw clips or price windows in, class names out: evaluation, predict and export."""
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tasks import images
+from tasks.classify.config import ClassifyConfig
+from tasks.export import write_saved_model
+
+
+class Classifier:
+    """Wraps a trained classifier as one exportable `tf.function`, `serve`.
+
+    Video: `frames`, uint8 `(batch, frames, height, width, 3)` of any length and
+    size; frames are taken evenly to the trained clip length and resized inside.
+    Series: `windows`, float32 `(batch, days, 5)` raw open, high, low, close, volume
+    of the trained window length. Both return `label` (class names), `probabilities`
+    and `valid`: a window with a NaN, infinite, zero or negative price, or a
+    negative volume, gets label `""`, zero probabilities and `valid=False`.
+
+    Example:
+    >>> classifier = Classifier(model, "series", ("up", "down"), cfg)  # doctest: +SKIP
+    >>> classifier.serve(windows)["label"]  # doctest: +SKIP
+    """
+
+    def __init__(self, model: keras.Model, modality: str, classes: tuple[str, ...],
+                 cfg: ClassifyConfig):  # fmt: skip
+        self.model = model
+        self.classes = classes
+        self.cfg = cfg
+        if modality == "video":
+            spec = tf.TensorSpec([None, None, None, None, 3], tf.uint8, name="frames")
+            self.serve = tf.function(self._video, input_signature=[spec])
+        else:
+            spec = tf.TensorSpec([None, cfg.data.window, 5], tf.float32, name="windows")
+            self.serve = tf.function(self._series, input_signature=[spec])
+
+    def _outputs(self, probabilities, valid):
+        labels = tf.gather(tf.constant(self.classes), tf.argmax(probabilities, axis=-1))
+        return {
+            "label": tf.where(valid, labels, ""),
+            "probabilities": tf.where(valid[:, None], probabilities, 0.0),
+            "valid": valid,
+        }
+
+    def _video(self, frames):
+        data = self.cfg.data
+        shape = tf.shape(frames)  # (batch, time, height, width, 3)
+        last = tf.cast(shape[1] - 1, tf.float32)
+        picks = tf.cast(tf.round(tf.linspace(0.0, last, data.frames)), tf.int32)
+        clips = tf.reshape(tf.gather(frames, picks, axis=1), [-1, shape[2], shape[3], 3])
+        clips = images.resize(clips, data.frame_size)
+        clips = tf.reshape(clips, [-1, data.frames, data.frame_size, data.frame_size, 3])
+        probabilities = self.model(tf.cast(clips, tf.float32))
+        return self._outputs(probabilities, tf.ones([shape[0]], tf.bool))
+
+    def _series(self, windows):
+        prices, volume = windows[..., :4], windows[..., 4]
+        valid = tf.reduce_all(tf.math.is_finite(windows), axis=[1, 2])
+        valid &= tf.reduce_all(prices > 0, axis=[1, 2]) & tf.reduce_all(volume >= 0, axis=1)
+        safe = tf.where(valid[:, None, None], windows, tf.ones_like(windows))
+        return self._outputs(self.model(safe), valid)
+
+    def export(self, path: Path) -> None:
+        write_saved_model(path, [self.model], {"serving_default": self.serve})

@@ -1,0 +1,155 @@
+"""Where labelled sequences come from: generated clips and series, frame folders,
+OHLCV CSV files and TFDS video sets.
+
+`load(cfg)` returns a `Data`: the modality (`"video"` or `"series"`), the class
+names and, per split, the inputs, labels and each example's `previous` index (the
+example before it in time, for the "same as last" baseline; -1 when none).
+"""
+
+import random
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from tasks import images
+from tasks.base import DataError, parse_source
+from tasks.classify import moving_shapes, ohlcv, regimes
+from tasks.classify.config import DataConfig
+
+SOURCES = {
+    "moving_shapes": "generated clips of moving, growing and shrinking shapes (default)",
+    "regimes": "generated daily OHLCV series from a regime-switching process",
+    "frames": "frames:DIR, a folder DIR/<class>/<clip>/<frame>.jpg of extracted frames",
+    "ohlcv": "ohlcv:PATH, a CSV file (or folder of them) with Date,Open,High,Low,Close,Volume",
+    "tfds": "tfds:NAME, a TFDS video set with 'video' and 'label', e.g. tfds:ucf101",
+}
+VIDEO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+class Split(NamedTuple):
+    x: np.ndarray  # (n, frames, size, size, 3) uint8, or (n, days, 5) float32
+    y: np.ndarray  # (n,) int labels
+    previous: np.ndarray  # (n,) index into the same split, or -1
+
+
+class Data(NamedTuple):
+    modality: str
+    classes: tuple[str, ...]
+    splits: dict[str, Split]
+
+
+def load(cfg: DataConfig) -> Data:
+    kind, arg = parse_source(cfg.source, SOURCES)
+    if kind not in ("moving_shapes", "regimes") and not arg:
+        raise DataError(f"data source {kind!r} needs an argument: {SOURCES[kind]}")
+    if kind == "moving_shapes":
+        clips, labels = moving_shapes.generate(cfg.size, cfg.frames, cfg.frame_size, seed=99)
+        return Data("video", moving_shapes.CLASSES, _split(clips, labels, cfg.seed))
+    if kind == "frames":
+        clips, labels, classes = read_frames(Path(arg), cfg.frames, cfg.frame_size)
+        return Data("video", classes, _split(clips, labels, cfg.seed))
+    if kind == "tfds":
+        return _tfds(arg, cfg)
+    if kind == "regimes":
+        return Data("series", regimes.CLASSES, _regime_splits(cfg))
+    return Data("series", ohlcv.CLASSES, _ohlcv_splits(Path(arg), cfg))
+
+
+def _split(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Split]:
+    """A seeded 80/10/10 split of independent examples (no time order)."""
+    if len(x) < 3:
+        raise DataError(f"need at least 3 examples to split, got {len(x)}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    held = max(1, len(x) // 10)
+    parts = {"test": order[:held], "val": order[held : 2 * held], "train": order[2 * held :]}
+    return {k: Split(x[i], y[i], np.full(len(i), -1)) for k, i in parts.items()}
+
+
+def _regime_splits(cfg: DataConfig) -> dict[str, Split]:
+    """80/10/10 of the windows in series order; the two windows at each boundary are
+    dropped, since neighbouring windows of a series overlap by half."""
+    x, y, owner = regimes.windows(cfg.size, cfg.window, seed=77)
+    cut = [int(len(y) * share) for share in (0.8, 0.9)]
+    parts = {"train": np.arange(0, cut[0] - 1), "val": np.arange(cut[0] + 1, cut[1] - 1),
+             "test": np.arange(cut[1] + 1, len(y))}  # fmt: skip
+    out = {}
+    for name, idx in parts.items():
+        same = np.r_[False, owner[idx][1:] == owner[idx][:-1]]  # follows in the series
+        out[name] = Split(x[idx], y[idx], np.where(same, np.arange(len(idx)) - 1, -1))
+    return out
+
+
+def _ohlcv_splits(path: Path, cfg: DataConfig) -> dict[str, Split]:
+    """Per ticker, chronological splits with a gap of `horizon` days; then concatenated."""
+    parts: dict[str, list] = {"train": [], "val": [], "test": []}
+    for ticker, (_, table) in ohlcv.read(path).items():
+        x, y, previous = ohlcv.windows(table, cfg.window, cfg.horizon, cfg.dead_zone,
+                                       f"{path} ({ticker})")  # fmt: skip
+        for name, idx in ohlcv.chronological(len(x), cfg.horizon).items():
+            if len(idx) == 0:
+                raise DataError(f"{path} ({ticker}): too few rows for a {name} split")
+            offset = sum(len(p[1]) for p in parts[name])
+            prev = previous[idx] - idx[0]  # re-indexed within the split
+            prev = np.where(prev >= 0, prev + offset, -1)
+            parts[name].append((x[idx], y[idx], prev))
+    return {
+        name: Split(*(np.concatenate([p[k] for p in chunks]) for k in range(3)))
+        for name, chunks in parts.items()
+    }
+
+
+def read_frames(folder: Path, frames: int, size: int):
+    """`DIR/<class>/<clip>/<frame>` -> clips `(n, frames, size, size, 3)`, labels, classes.
+
+    Frames are taken evenly over each clip, in file-name order.
+    """
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    classes = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
+    if not classes:
+        raise DataError(f"{folder}: no class folders (expected DIR/<class>/<clip>/<frame>.jpg)")
+    clips, labels = [], []
+    for label, name in enumerate(classes):
+        clip_dirs = sorted(p for p in (folder / name).iterdir() if p.is_dir())
+        if not clip_dirs:
+            raise DataError(f"{folder / name}: empty class folder (no clip folders)")
+        for clip in clip_dirs:
+            paths = sorted(p for p in clip.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            if len(paths) < frames:
+                raise DataError(f"{clip}: {len(paths)} frames, need at least data.frames={frames}")
+            picks = np.linspace(0, len(paths) - 1, frames).round().astype(int)
+            clips.append(np.stack([images.load(paths[i], size, 10**8) for i in picks]))
+            labels.append(label)
+    return np.stack(clips), np.array(labels), classes
+
+
+def _tfds(name: str, cfg: DataConfig) -> Data:
+    import tensorflow_datasets as tfds  # heavy; only this source needs it
+
+    builder = tfds.builder(name)
+    builder.download_and_prepare()
+    classes = tuple(builder.info.features["label"].names)
+    size, frames = cfg.frame_size, cfg.frames
+
+    def sample(example):
+        video = example["video"]  # (time, height, width, 3) uint8
+        last = tf.cast(tf.shape(video)[0] - 1, tf.float32)
+        picks = tf.cast(tf.round(tf.linspace(0.0, last, frames)), tf.int32)
+        return images.resize(tf.gather(video, picks), size), example["label"]
+
+    arrays = {}
+    for split in ("train", "test"):
+        pairs = list(tfds.as_numpy(builder.as_dataset(split=split).map(sample)))
+        arrays[split] = (np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    x, y = arrays["train"]
+    held = random.Random(cfg.seed).sample(range(len(x)), max(1, len(x) // 10))
+    val = np.zeros(len(x), bool)
+    val[held] = True
+    splits = {
+        "train": Split(x[~val], y[~val], np.full((~val).sum(), -1)),
+        "val": Split(x[val], y[val], np.full(val.sum(), -1)),
+        "test": Split(*arrays["test"], np.full(len(arrays["test"][1]), -1)),
+    }
+    return Data("video", classes, splits)
