@@ -1,6 +1,7 @@
 """What every task shares: the training config, the task contract and data splits."""
 
 import dataclasses
+import random
 from pathlib import Path
 from typing import Protocol
 
@@ -76,3 +77,19 @@ def parse_source(spec: str, known: dict[str, str]) -> tuple[str, str]:
         listing = "\n".join(f"  {k}: {v}" for k, v in known.items())
         raise DataError(f"unknown data source {spec!r}; known sources:\n{listing}")
     return kind, arg
+
+
+def random_split(items: list, seed: int) -> dict[str, list]:
+    """A seeded 80/10/10 split of independent examples; val and test get one at least.
+
+    Example:
+    >>> {k: len(v) for k, v in random_split(list(range(30)), seed=0).items()}
+    {'test': 3, 'val': 3, 'train': 24}
+    """
+    if len(items) < 3:
+        raise DataError(f"need at least 3 examples to split, got {len(items)}")
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)
+    held = max(1, len(items) // 10)
+    return {"test": shuffled[:held], "val": shuffled[held : 2 * held],
+            "train": shuffled[2 * held :]}  # fmt: skip

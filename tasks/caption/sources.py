@@ -7,14 +7,13 @@ caption), 80/10/10 after a seeded shuffle.
 
 import csv
 import io
-import random
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from tasks import images
-from tasks.base import DataError, parse_source
+from tasks.base import DataError, parse_source, random_split
 from tasks.caption import shapes
 
 SOURCES = {
@@ -39,24 +38,12 @@ def load(source: str, size: int, image_size: int, seed: int, max_pixels: int) ->
     if kind == "shapes":
         scenes = shapes.generate(size, image_size, seed=4321)
         examples = [Example(s.image, s.captions, f"shapes #{i}") for i, s in enumerate(scenes)]
-        return split(examples, seed)
+        return random_split(examples, seed)
     if not arg:
         raise DataError(f"data source {kind!r} needs an argument: {SOURCES[kind]}")
     if kind == "folder":
-        return split(read_folder(Path(arg), image_size, max_pixels), seed)
+        return random_split(read_folder(Path(arg), image_size, max_pixels), seed)
     return _tfds(arg, image_size)
-
-
-def split(examples: list[Example], seed: int) -> dict[str, list[Example]]:
-    """A seeded 80/10/10 split by image (validation and test get one image at least)."""
-    if len(examples) < 3:
-        raise DataError(f"need at least 3 images to split, got {len(examples)}")
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    held = max(1, len(examples) // 10)
-    shuffled = [examples[i] for i in order]
-    return {"test": shuffled[:held], "val": shuffled[held : 2 * held],
-            "train": shuffled[2 * held :]}  # fmt: skip
 
 
 def _caption_rows(path: Path) -> list[tuple[int, str, str]]:

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tasks import images
-from tasks.base import DataError, parse_source
+from tasks.base import DataError, parse_source, random_split
 from tasks.classify import moving_shapes, ohlcv, regimes
 from tasks.classify.config import DataConfig
 
@@ -58,12 +58,8 @@ def load(cfg: DataConfig) -> Data:
 
 
 def _split(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Split]:
-    """A seeded 80/10/10 split of independent examples (no time order)."""
-    if len(x) < 3:
-        raise DataError(f"need at least 3 examples to split, got {len(x)}")
-    order = np.random.default_rng(seed).permutation(len(x))
-    held = max(1, len(x) // 10)
-    parts = {"test": order[:held], "val": order[held : 2 * held], "train": order[2 * held :]}
+    """The seeded 80/10/10 split of independent examples (no time order)."""
+    parts = random_split(list(range(len(x))), seed)
     return {k: Split(x[i], y[i], np.full(len(i), -1)) for k, i in parts.items()}
 
 

@@ -5,10 +5,9 @@
 own splits (a missing validation split is carved from train).
 """
 
-import random
 from pathlib import Path
 
-from tasks.base import DataError, parse_source
+from tasks.base import DataError, parse_source, random_split
 from tasks.translate import toy_pairs
 from tasks.translate.toy_pairs import Pair
 
@@ -24,30 +23,15 @@ def load(source: str, size: int, seed: int) -> dict[str, list[Pair]]:
     """Loads and splits `source`; `size` is the number of generated pairs."""
     kind, arg = parse_source(source, SOURCES)
     if kind == "toy_pairs":
-        return split(toy_pairs.generate(size, seed=1234), seed)
+        return random_split(toy_pairs.generate(size, seed=1234), seed)
     if kind == "tfds":
         return _tfds(arg)
     if not arg:
         raise DataError(f"data source {kind!r} needs a path: {SOURCES[kind]}")
     if kind == "anki":
-        return split(read_anki(Path(arg)), seed)
+        return random_split(read_anki(Path(arg)), seed)
     src, _, tgt = arg.partition(",")
-    return split(read_parallel(Path(src), Path(tgt)), seed)
-
-
-def split(pairs: list[Pair], seed: int) -> dict[str, list[Pair]]:
-    """A seeded 80/10/10 split (validation and test get at least one pair each)."""
-    if len(pairs) < 3:
-        raise DataError(f"need at least 3 pairs to split, got {len(pairs)}")
-    order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
-    held = max(1, len(pairs) // 10)
-    shuffled = [pairs[i] for i in order]
-    return {
-        "test": shuffled[:held],
-        "val": shuffled[held : 2 * held],
-        "train": shuffled[2 * held :],
-    }
+    return random_split(read_parallel(Path(src), Path(tgt)), seed)
 
 
 def _read_lines(path: Path) -> list[str]:
