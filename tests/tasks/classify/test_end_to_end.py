@@ -81,6 +81,11 @@ def test_series_serving_flags_bad_windows_and_refuses_bad_shapes(tmp_path):
     )
     with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
         fn(windows=tf.constant(np.ones((1, 7, 5), np.float32)))  # wrong window length
+    job = run.load_run(workdir)
+    job.datasets()
+    windows = job.data.splits["test"].x[:4]
+    in_process = [x.decode() for x in fn(windows=tf.constant(windows))["label"].numpy()]
+    assert _reload(workdir / "export", windows, tmp_path) == in_process
 
 
 def test_a_small_ohlcv_csv_trains_evaluates_against_baselines_and_exports(tmp_path):

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import keras
 import pytest
 import tensorflow as tf
 
@@ -149,3 +150,28 @@ def test_default_workdir_names():
         str(run.default_workdir("translate", "tfds:ted_hrlr_translate/pt_to_en"))
         == "runs/translate-tfds-ted_hrlr_translate-pt_to_en"
     )
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    def stop_after_first_epoch(workdir, patience):
+        stop = keras.callbacks.LambdaCallback(on_epoch_end=_raise_after_first)
+        return [*original(workdir, patience), stop]
+
+    def _raise_after_first(epoch, logs):
+        if epoch == 0:
+            raise _Interrupt
+
+    original = run._callbacks
+    monkeypatch.setattr(run, "_callbacks", stop_after_first_epoch)
+    with pytest.raises(_Interrupt):
+        run.train("translate", None, "tiny", ("train.epochs=3",), tmp_path / "run")
+    assert (tmp_path / "run" / "backup").exists()
+    monkeypatch.setattr(run, "_callbacks", original)
+    run.train("translate", None, "tiny", ("train.epochs=3",), tmp_path / "run")
+    epochs = [line.split(",")[0] for line in (tmp_path / "run" / "history.csv").open()][1:]
+    assert epochs == ["0", "1", "2"]  # epoch 0 once: the second run picked up at epoch 1
+    assert not (tmp_path / "run" / "backup").exists()
