@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from tasks import TASKS
+from tasks import TASKS, get_task
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,8 +53,8 @@ def _workdir(args, run) -> Path:
         return args.workdir
     if not args.task:
         raise SystemExit("error: give --workdir, or --task (and --data) of a default run")
-    task_cls = __import__("tasks").get_task(args.task)
-    default = next(iter(task_cls.presets.values())).data.source
+    task_cls = get_task(args.task)
+    default = task_cls.presets["default"].data.source
     return run.default_workdir(args.task, args.data or default)
 
 

@@ -51,7 +51,7 @@ def load_run(workdir: Path):
         raise FileNotFoundError(f"{path} not found: train a model into {workdir} first")
     record = json.loads(path.read_text())
     task_cls = get_task(record["task"])
-    cfg_cls = type(next(iter(task_cls.presets.values())))
+    cfg_cls = type(task_cls.presets["default"])
     return task_cls(config.from_dict(cfg_cls, record["config"]), Path(workdir))
 
 
