@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 STAMP := $(VENV)/.installed$(if $(GPU),-gpu)
 
 TASKS := caption classify translate
-.PHONY: help setup test test-all lint clean $(foreach t,$(TASKS),train-$(t) eval-$(t) export-$(t) predict-$(t))
+.PHONY: help setup test test-all bench lint clean $(foreach t,$(TASKS),train-$(t) eval-$(t) export-$(t) predict-$(t))
 
 help:
 	@echo "make setup            create .venv from requirements.txt (GPU=1 for CUDA)"
@@ -19,6 +19,7 @@ help:
 	@echo "make eval-TASK        score the run on its test split, print samples"
 	@echo "make export-TASK      write WORKDIR/export (a SavedModel)"
 	@echo "make predict-TASK     run the export on INPUT (or stdin)"
+	@echo "make bench            speed and quality table, benchmarks/results/DATE.json"
 	@echo "make test | test-all | lint | clean"
 
 # .venv is rebuilt whenever requirements.txt is newer than the last install.
@@ -53,6 +54,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -n 2 -q
+
+# ARGS= picks benchmarks by name or adds flags, e.g. ARGS="train decode" or ARGS=--quick.
+bench: $(STAMP)
+	$(PY) -m benchmarks $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

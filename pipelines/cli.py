@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--workdir", type=Path, help="run directory (default runs/TASK-DATA)")
     train.add_argument("--epochs", type=int)
+    train.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="float16 compute on a GPU, bfloat16 on a CPU (sets train.mixed_precision)",
+    )
+    train.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
 
     for name, helptext in (("eval", "score a trained run"), ("export", "write a SavedModel")):
         cmd = sub.add_parser(name, help=helptext)
@@ -66,7 +72,13 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         if args.command == "train":
-            run.train(args.task, args.data, args.preset, args.settings, args.workdir, args.epochs)
+            settings = args.settings + [
+                f"train.{flag}=true"
+                for flag, on in (("mixed_precision", args.mixed_precision),
+                                 ("jit_compile", args.jit_compile))
+                if on
+            ]  # fmt: skip
+            run.train(args.task, args.data, args.preset, settings, args.workdir, args.epochs)
         elif args.command == "eval":
             run.evaluate(_workdir(args, run), args.split)
         elif args.command == "export":

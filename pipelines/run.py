@@ -5,6 +5,7 @@ The run directory (`runs/<task>-<data>/` by default) holds `config.json`,
 `history.csv`, `metrics.json`, `plots/*.png`, `vocab/` and `export/`.
 """
 
+import contextlib
 import json
 import re
 import shutil
@@ -13,9 +14,10 @@ import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from pipelines import config
+from pipelines import config, cudnn
 from pipelines.plots import plot_history
 from tasks import get_task
 
@@ -71,6 +73,72 @@ def _callbacks(workdir: Path, patience: int) -> list:
     return callbacks
 
 
+def mixed_policy() -> str:
+    """The mixed-precision policy for this device.
+
+    `mixed_float16` on a GPU: cuDNN's LSTM kernels take float16, not bfloat16.
+    `mixed_bfloat16` on a CPU: float16 is emulated there, bfloat16 has native
+    instructions on recent ones (AVX512-BF16, AMX) and needs no loss scaling.
+    """
+    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+
+
+def resolve_config(
+    task: str,
+    data: str | None = None,
+    preset: str = "default",
+    settings: tuple[str, ...] = (),
+    epochs: int | None = None,
+):
+    """The task's preset with `--data`, `--set` and `--epochs` applied."""
+    settings = list(settings)
+    if data:
+        settings.insert(0, f"data.source={data}")
+    if epochs is not None:
+        settings.append(f"train.epochs={epochs}")
+    return config.resolve(get_task(task).presets, preset, settings)
+
+
+def prepare(task: str, cfg, workdir: Path | None = None):
+    """Records `cfg` in the run directory, builds the data and the compiled model.
+
+    Returns `(job, splits, model)`; the dtype policy in force (see `precision`) is
+    the model's.
+    """
+    workdir = Path(workdir or default_workdir(task, cfg.data.source))
+    _write_config(workdir, task, cfg)
+    keras.utils.set_random_seed(cfg.train.seed)
+    job = get_task(task)(cfg, workdir)
+    splits = job.datasets()
+    model = job.build_model()
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
+        ),
+        jit_compile=cfg.train.jit_compile,
+        steps_per_execution=cfg.train.steps_per_execution,
+        **job.compile_args(),
+    )
+    return job, splits, model
+
+
+@contextlib.contextmanager
+def precision(mixed: bool):
+    """Sets the global dtype policy inside the block: `mixed_policy()` or float32.
+
+    Example:
+    >>> with precision(False):
+    ...     print(keras.config.dtype_policy().name)
+    float32
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(mixed_policy() if mixed else "float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def train(
     task: str,
     data: str | None = None,
@@ -80,37 +148,27 @@ def train(
     epochs: int | None = None,
 ) -> Path:
     """Trains, then evaluates on test and exports; returns the run directory."""
-    task_cls = get_task(task)
-    settings = list(settings)
-    if data:
-        settings.insert(0, f"data.source={data}")
-    if epochs is not None:
-        settings.append(f"train.epochs={epochs}")
-    cfg = config.resolve(task_cls.presets, preset, settings)
-    workdir = Path(workdir or default_workdir(task, cfg.data.source))
-    _write_config(workdir, task, cfg)
-    keras.utils.set_random_seed(cfg.train.seed)
-    job = task_cls(cfg, workdir)
-    splits = job.datasets()
-    model = job.build_model()
-    model.compile(
-        optimizer=keras.optimizers.Adam(cfg.train.learning_rate),
-        jit_compile=cfg.train.jit_compile,
-        **job.compile_args(),
-    )
-    (workdir / "checkpoints").mkdir(exist_ok=True)
-    model.fit(
-        splits.train,
-        validation_data=splits.val,
-        epochs=cfg.train.epochs,
-        callbacks=_callbacks(workdir, cfg.train.patience),
-        verbose=1 if sys.stdout.isatty() else 2,
-        shuffle=False,  # the task's tf.data pipeline shuffles
-    )
-    plot_history(workdir / "history.csv", workdir / "plots" / "history.png")
-    model = keras.saving.load_model(workdir / CHECKPOINT)
-    evaluate(workdir, "test", job, model)
-    export(workdir, workdir / "export", job, model)
+    cfg = resolve_config(task, data, preset, settings, epochs)
+    with precision(cfg.train.mixed_precision):
+        job, splits, model = prepare(task, cfg, workdir)
+        workdir = job.workdir
+        first_inputs = keras.tree.map_structure(np.asarray, next(iter(splits.train))[0])
+        print("\n".join(cudnn.report(model, first_inputs)))
+        if cfg.train.mixed_precision:
+            print(f"mixed precision: {keras.config.dtype_policy().name}")
+        (workdir / "checkpoints").mkdir(exist_ok=True)
+        model.fit(
+            splits.train,
+            validation_data=splits.val,
+            epochs=cfg.train.epochs,
+            callbacks=_callbacks(workdir, cfg.train.patience),
+            verbose=1 if sys.stdout.isatty() else 2,
+            shuffle=False,  # the task's tf.data pipeline shuffles
+        )
+        plot_history(workdir / "history.csv", workdir / "plots" / "history.png")
+        model = keras.saving.load_model(workdir / CHECKPOINT)
+        evaluate(workdir, "test", job, model)
+        export(workdir, workdir / "export", job, model)
     return workdir
 
 

@@ -21,9 +21,12 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 1e-3
+    clipnorm: float = 0.0  # clip each gradient to this norm; 0 turns it off
     seed: int = 0
     patience: int = 4  # early stopping on val_loss; 0 turns it off
-    jit_compile: bool = False
+    jit_compile: bool = False  # XLA-compile the training step
+    steps_per_execution: int = 32  # steps per tf.function call: no Python between steps
+    mixed_precision: bool = False  # float16 compute on a GPU (cuDNN), bfloat16 on a CPU
 
 
 @dataclasses.dataclass
@@ -43,7 +46,8 @@ class Task(Protocol):
     """
 
     name: str
-    presets: dict  # preset name -> frozen config dataclass with a `train` field
+    presets: dict  # preset name -> frozen config dataclass with a `train` field; "NAME:SOURCE"
+    # -> settings tuning preset NAME for a data source kind (see pipelines.config.resolve)
 
     def __init__(self, cfg, workdir: Path): ...
 

@@ -5,8 +5,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tasks import images
+from tasks import images, trees
 from tasks.classify.config import ClassifyConfig
+from tasks.classify.tree_inputs import arity, model_inputs
 from tasks.export import write_saved_model
 
 
@@ -16,9 +17,12 @@ class Classifier:
     Video: `frames`, uint8 `(batch, frames, height, width, 3)` of any length and
     size; frames are taken evenly to the trained clip length and resized inside.
     Series: `windows`, float32 `(batch, days, 5)` raw open, high, low, close, volume
-    of the trained window length. Both return `label` (class names), `probabilities`
-    and `valid`: a window with a NaN, infinite, zero or negative price, or a
-    negative volume, gets label `""`, zero probabilities and `valid=False`.
+    of the trained window length. Trees: `trees`, `(batch,)` bracketed strings in
+    the trained notation (node labels are ignored), parsed inside the graph. All
+    return `label` (class names), `probabilities` and `valid`: a window with a NaN,
+    infinite, zero or negative price, or a negative volume, or a tree that does not
+    parse, gets label `""`, zero probabilities and `valid=False`; trees also return
+    `error`, why a tree did not parse (`""` when it did).
 
     Example:
     >>> classifier = Classifier(model, "series", ("up", "down"), cfg)  # doctest: +SKIP
@@ -26,11 +30,15 @@ class Classifier:
     """
 
     def __init__(self, model: keras.Model, modality: str, classes: tuple[str, ...],
-                 cfg: ClassifyConfig):  # fmt: skip
+                 cfg: ClassifyConfig, labelled: bool = False):  # fmt: skip
         self.model = model
         self.classes = classes
         self.cfg = cfg
-        if modality == "video":
+        self.labelled = labelled
+        if modality == "tree":
+            spec = tf.TensorSpec([None], tf.string, name="trees")
+            self.serve = tf.function(self._trees, input_signature=[spec])
+        elif modality == "video":
             spec = tf.TensorSpec([None, None, None, None, 3], tf.uint8, name="frames")
             self.serve = tf.function(self._video, input_signature=[spec])
         else:
@@ -62,6 +70,15 @@ class Classifier:
         valid &= tf.reduce_all(prices > 0, axis=[1, 2]) & tf.reduce_all(volume >= 0, axis=1)
         safe = tf.where(valid[:, None, None], windows, tf.ones_like(windows))
         return self._outputs(self.model(safe), valid)
+
+    def _trees(self, strings):
+        parsed = trees.parse(strings, self.labelled, arity(self.cfg))
+        probabilities = self.model(model_inputs(parsed, self.cfg.model.encoder))
+        if self.cfg.data.node_labels:
+            probabilities = probabilities[:, 0]  # (batch, nodes, classes) -> the root's
+        valid = parsed["error"] == 0
+        return {**self._outputs(probabilities, valid),
+                "error": tf.gather(tf.constant(trees.ERRORS), parsed["error"])}  # fmt: skip
 
     def export(self, path: Path) -> None:
         write_saved_model(path, [self.model], {"serving_default": self.serve})

@@ -1,9 +1,11 @@
-"""Where labelled sequences come from: generated clips and series, frame folders,
-OHLCV CSV files and TFDS video sets.
+"""Where labelled sequences come from: generated clips, series and ListOps trees,
+frame folders, OHLCV CSV files, TFDS video sets, ListOps files and the SST.
 
-`load(cfg)` returns a `Data`: the modality (`"video"` or `"series"`), the class
-names and, per split, the inputs, labels and each example's `previous` index (the
-example before it in time, for the "same as last" baseline; -1 when none).
+`load(cfg)` returns a `Data`: the modality (`"video"`, `"series"` or `"tree"`), the
+class names and, per split, the inputs, labels and each example's `previous` index
+(the example before it in time, for the "same as last" baseline; -1 when none).
+Trees are kept as their bracketed text (`labelled` tells the notation, see
+`tasks/trees.py`); the model's input pipeline parses them.
 """
 
 import random
@@ -13,9 +15,9 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from tasks import images
+from tasks import images, trees
 from tasks.base import DataError, parse_source, random_split
-from tasks.classify import moving_shapes, ohlcv, regimes
+from tasks.classify import listops, moving_shapes, ohlcv, regimes
 from tasks.classify.config import DataConfig
 
 SOURCES = {
@@ -24,12 +26,19 @@ SOURCES = {
     "frames": "frames:DIR, a folder DIR/<class>/<clip>/<frame>.jpg of extracted frames",
     "ohlcv": "ohlcv:PATH, a CSV file (or folder of them) with Date,Open,High,Low,Close,Volume",
     "tfds": "tfds:NAME, a TFDS video set with 'video' and 'label', e.g. tfds:ucf101",
+    "listops": "generated ListOps trees; listops:PATH reads released label<TAB>expression "
+    "files (a file, or a folder of train*/test* and optional val*/dev* files)",
+    "sst": "sst:DIR, the Stanford Sentiment Treebank's train.txt, dev.txt and test.txt",
+}
+SST_CLASSES = {
+    "fine": ("very negative", "negative", "neutral", "positive", "very positive"),
+    "binary": ("negative", "positive"),
 }
 VIDEO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
 class Split(NamedTuple):
-    x: np.ndarray  # (n, frames, size, size, 3) uint8, or (n, days, 5) float32
+    x: np.ndarray  # (n, frames, size, size, 3) uint8, (n, days, 5) float32 or (n,) str
     y: np.ndarray  # (n,) int labels
     previous: np.ndarray  # (n,) index into the same split, or -1
 
@@ -38,11 +47,12 @@ class Data(NamedTuple):
     modality: str
     classes: tuple[str, ...]
     splits: dict[str, Split]
+    labelled: bool = False  # trees: PTB notation with node labels (else ListOps')
 
 
 def load(cfg: DataConfig) -> Data:
     kind, arg = parse_source(cfg.source, SOURCES)
-    if kind not in ("moving_shapes", "regimes") and not arg:
+    if kind not in ("moving_shapes", "regimes", "listops") and not arg:
         raise DataError(f"data source {kind!r} needs an argument: {SOURCES[kind]}")
     if kind == "moving_shapes":
         clips, labels = moving_shapes.generate(cfg.size, cfg.frames, cfg.frame_size, seed=99)
@@ -54,6 +64,10 @@ def load(cfg: DataConfig) -> Data:
         return _tfds(arg, cfg)
     if kind == "regimes":
         return Data("series", regimes.CLASSES, _regime_splits(cfg))
+    if kind == "listops":
+        return Data("tree", tuple(str(d) for d in range(10)), _listops_splits(arg, cfg))
+    if kind == "sst":
+        return Data("tree", SST_CLASSES[cfg.sst_mode], _sst_splits(Path(arg), cfg), True)
     return Data("series", ohlcv.CLASSES, _ohlcv_splits(Path(arg), cfg))
 
 
@@ -149,3 +163,77 @@ def _tfds(name: str, cfg: DataConfig) -> Data:
         "test": Split(*arrays["test"], np.full(len(arrays["test"][1]), -1)),
     }
     return Data("video", classes, splits)
+
+
+def _tree_split(examples: list[tuple[int, str]]) -> Split:
+    return Split(np.array([x for _, x in examples], dtype=object),
+                 np.array([y for y, _ in examples]), np.full(len(examples), -1))  # fmt: skip
+
+
+def _listops_splits(path: str, cfg: DataConfig) -> dict[str, Split]:
+    """Generated (`cfg.tree_splits` distinct expressions), one released file split
+    80/10/10, or a folder of released files; longer than `cfg.max_length` dropped."""
+    limit = cfg.max_length or None
+    if not path:
+        examples = listops.generate(sum(cfg.tree_splits), cfg.seed, limit)
+        train, val, _ = cfg.tree_splits
+        parts = {"train": examples[:train], "val": examples[train : train + val],
+                 "test": examples[train + val :]}  # fmt: skip
+    elif Path(path).is_dir():
+        parts = {name: _listops_files(Path(path), prefixes)
+                 for name, prefixes in (("train", ("train",)), ("val", ("val", "dev")),
+                                        ("test", ("test",)))}  # fmt: skip
+        if not parts["train"] or not parts["test"]:
+            raise DataError(f"{path}: need train*.tsv and test*.tsv ListOps files")
+        if not parts["val"]:  # released ListOps has no validation file
+            held = random_split(parts["train"], cfg.seed)
+            parts["train"], parts["val"] = held["train"] + held["test"], held["val"]
+    else:
+        parts = random_split(listops.read(Path(path)), cfg.seed)
+    if limit:
+        for name, examples in parts.items():
+            kept = [e for e in examples if listops.length_and_depth(e[1])[0] <= limit]
+            if len(kept) < len(examples):
+                print(f"listops: {len(examples) - len(kept)} {name} expressions longer than "
+                      f"data.max_length={limit} are left out")  # fmt: skip
+            parts[name] = kept
+    return {name: _tree_split(examples) for name, examples in parts.items()}
+
+
+def _listops_files(folder: Path, prefixes: tuple[str, ...]) -> list[tuple[int, str]]:
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix == ".tsv" and p.name.startswith(prefixes)
+    )
+    return [example for path in files for example in listops.read(path)]
+
+
+def _sst_splits(folder: Path, cfg: DataConfig) -> dict[str, Split]:
+    """`train.txt`, `dev.txt`, `test.txt`: one labelled tree a line, the root's label
+    (0-4) the class; in `binary` mode, neutral roots (2) are left out, 0-1 negative."""
+    if cfg.sst_mode not in SST_CLASSES:
+        raise DataError(f"data.sst_mode must be one of {tuple(SST_CLASSES)}, got {cfg.sst_mode!r}")
+    parts = {}
+    for name, file in (("train", "train.txt"), ("val", "dev.txt"), ("test", "test.txt")):
+        path = folder / file
+        if not path.exists():
+            raise DataError(f"{path}: missing (sst:DIR needs train.txt, dev.txt and test.txt)")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        numbered = [
+            (f"{path}:{i}", line.strip()) for i, line in enumerate(lines, 1) if line.strip()
+        ]
+        trees.check([t for _, t in numbered], [o for o, _ in numbered], labelled=True)
+        examples = []
+        for origin, tree in numbered:
+            root = tree[1:].split(maxsplit=1)[0]
+            if root not in ("0", "1", "2", "3", "4"):
+                raise DataError(f"{origin}: the root label must be 0-4, got {root!r}")
+            label = int(root)
+            if cfg.sst_mode == "binary":
+                if label == 2:
+                    continue
+                label = int(label > 2)
+            examples.append((label, tree))
+        if not examples:
+            raise DataError(f"{path}: no trees")
+        parts[name] = _tree_split(examples)
+    return parts

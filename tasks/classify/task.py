@@ -7,20 +7,22 @@ import numpy as np
 import tensorflow as tf
 
 from tasks import plots
-from tasks.base import Splits
+from tasks.base import DataError, Splits
 from tasks.classify import inputs as reading
 from tasks.classify import model as classifier_model
-from tasks.classify import sources
+from tasks.classify import sources, tree_inputs
 from tasks.classify.config import PRESETS, ClassifyConfig
 from tasks.classify.features import OHLCVFeatures
 from tasks.classify.serving import Classifier
+from tasks.embeddings import read_embeddings
 
 EVAL_BATCH = 64
 
 
 class ClassifyTask:
     """Sequence -> label: video clips through a per-frame CNN, price windows through
-    in-graph features, then the shared (Bi)LSTM encoder and a softmax head.
+    in-graph features, then the shared (Bi)LSTM encoder and a softmax head; or tree
+    -> label through a Tree-LSTM (or a (Bi)LSTM over the flattened tree).
 
     Example:
     >>> task = ClassifyTask(PRESETS["tiny"], Path("runs/classify-tiny"))  # doctest: +SKIP
@@ -40,6 +42,17 @@ class ClassifyTask:
         if self.cfg.data.shuffle_labels:
             rng = np.random.default_rng(self.cfg.train.seed)
             self.data.splits["train"] = train._replace(y=rng.permutation(train.y))
+        if self.cfg.data.node_labels and not self.data.labelled:
+            raise DataError(
+                f"data.node_labels needs trees with node labels (sst:DIR), "
+                f"not data.source={self.cfg.data.source}"
+            )
+        if self.data.modality == "tree":
+            self.vocabulary = tree_inputs.vocabulary(self.workdir / "vocab" / "tokens.txt",
+                                                     train.x, self.data.labelled)  # fmt: skip
+            self.trees = tree_inputs.TreeReader(self.cfg, self.data.labelled)
+            return Splits(*(self.trees.dataset(self.data.splits[n], n == "train")
+                            for n in ("train", "val", "test")))  # fmt: skip
         return Splits(*(self._dataset(n) for n in ("train", "val", "test")))
 
     def _dataset(self, split: str) -> tf.data.Dataset:
@@ -57,6 +70,14 @@ class ClassifyTask:
 
     def build_model(self) -> keras.Model:
         cfg, data = self.cfg, self.cfg.data
+        if self.data.modality == "tree":
+            vectors = None
+            if cfg.model.embeddings:
+                vectors, found = read_embeddings(Path(cfg.model.embeddings), self.vocabulary)
+                print(f"classify: {found} of {len(self.vocabulary)} tokens have pre-trained "
+                      f"vectors in {cfg.model.embeddings} (width {vectors.shape[1]})")  # fmt: skip
+            return classifier_model.tree_model(cfg.model, self.vocabulary, len(self.data.classes),
+                                               data.node_labels, vectors)  # fmt: skip
         if self.data.modality == "video":
             front = classifier_model.video_front(cfg.model, data.frames, data.frame_size)
         else:
@@ -67,16 +88,19 @@ class ClassifyTask:
         return classifier_model.build_model(cfg.model, front, len(self.data.classes))
 
     def compile_args(self) -> dict:
-        return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+        metrics = "weighted_metrics" if self.cfg.data.node_labels else "metrics"
+        return {"loss": "sparse_categorical_crossentropy", metrics: ["accuracy"]}
 
     def classifier(self, model: keras.Model) -> Classifier:
-        return Classifier(model, self.data.modality, self.data.classes, self.cfg)
+        return Classifier(model, self.data.modality, self.data.classes, self.cfg,
+                          self.data.labelled)  # fmt: skip
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
         """Accuracy, macro-F1 and per-class precision/recall, beside naive baselines."""
         part = self.data.splits[split]
         serve = self.classifier(model).serve
         x = part.x.astype("float32") if self.data.modality == "series" else part.x
+        x = x.astype(str) if self.data.modality == "tree" else x
         probabilities = np.concatenate([
             serve(x[i : i + EVAL_BATCH])["probabilities"].numpy()
             for i in range(0, len(x), EVAL_BATCH)
@@ -104,9 +128,17 @@ class ClassifyTask:
 
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]:
-        """Labels clip folders (video) or the last window of CSV files (series)."""
+        """Labels clip folders (video), the last window of CSV files (series) or
+        bracketed trees given as text (trees)."""
         fn = served.signatures["serving_default"]
         name = next(iter(fn.structured_input_signature[1]))
+        if name == "trees":
+            out = fn(trees=tf.constant(inputs))
+            return [
+                f"{tree}\t{label.decode() or 'invalid input: ' + error.decode()}\t{p.max():.3f}"
+                for tree, label, error, p in zip(inputs, out["label"].numpy(), out["error"].numpy(),
+                                                 out["probabilities"].numpy(), strict=True)
+            ]  # fmt: skip
         batch = reading.clips(inputs) if name == "frames" else reading.last_windows(
             inputs, fn.structured_input_signature[1][name].shape[1]
         )  # fmt: skip

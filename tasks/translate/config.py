@@ -18,13 +18,15 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    encoder: str = "bilstm"  # lstm | bilstm
+    encoder: str = "bilstm"  # lstm | bilstm | treelstm (toy_pairs' gold source trees)
     layers: int = 1
     units: int = 128  # per direction; the decoder gets the encoder's output width
     embedding_dim: int = 64
     decoder_layers: int = 1
     attention: str = "bahdanau"  # bahdanau (additive) | luong (multiplicative)
     dropout: float = 0.1
+    embeddings: str = ""  # source side: pre-trained vectors, a GloVe/word2vec text file
+    freeze_embeddings: bool = False  # keep the pre-trained vectors fixed
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,12 +5,41 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tasks import text
+from tasks import text, trees
 from tasks.export import write_saved_model
 from tasks.translate import model as seq2seq
 from tasks.translate.config import TranslateConfig
 
 SENTENCES = tf.TensorSpec([None], tf.string, name="sentences")
+TREES = tf.TensorSpec([None], tf.string, name="trees")
+
+
+class TreeSource:
+    """Parse trees (PTB-bracketed, labels ignored) -> the tree encoder's inputs.
+
+    Example:
+    >>> (ids, children), error = TreeSource(["the", "dog"])(tf.constant(["(NP (DT the) (NN cat))"]))
+    >>> ids.numpy().tolist(), children.numpy().tolist(), error.numpy().tolist()
+    ([[0, 2, 1]], [[[1, 2], [-1, -1], [-1, -1]]], [0])
+    """
+
+    def __init__(self, vocabulary: list[str]):
+        self.lookup = keras.layers.StringLookup(vocabulary=vocabulary, mask_token="")
+        self.lookup.build((None,))  # ExportArchive tracks built layers only
+
+    def __call__(self, strings):
+        """`(batch,)` strings -> `((ids (B, S), children (B, S, K)), error (B,))`. A tree
+        that does not parse reads as one `[UNK]` word (its `error` says why)."""
+        parsed = trees.parse(strings, labelled=True)
+        words = tf.strings.lower(parsed["tokens"])
+        first = tf.range(tf.shape(words)[1]) == 0
+        words = tf.where((parsed["error"] > 0)[:, None] & first[None, :], "[UNK]", words)
+        return (tf.cast(self.lookup(words), tf.int32), parsed["children"]), parsed["error"]
+
+    def single(self, tree):
+        """One scalar string -> `(ids (S,), children (S, K))`, for `tf.data`."""
+        (ids, children), _ = self(tree[None])
+        return ids[0], children[0]
 
 
 class Translator:
@@ -20,7 +49,8 @@ class Translator:
     strings, "score": (batch,) float32}`. Input is repaired, never rejected: invalid
     UTF-8 bytes become U+FFFD, unknown words `[UNK]`, sentences over
     `data.max_length` tokens are truncated, and an empty or blank sentence
-    translates to `""` with score 0.
+    translates to `""` with score 0. A `treelstm` model takes parse trees instead
+    (input `trees`); one that does not parse translates to `""` with score 0.
 
     Example:
     >>> translator = Translator(model, source_vocab, target_vocab, cfg)  # doctest: +SKIP
@@ -39,16 +69,19 @@ class Translator:
         self.target_vocab = target_vocab
         self.source_vectorizer = text.vectorizer(source_vocab, cfg.data.tokens, cfg.data.max_length)
         self.source_vectorizer.build((None,))  # ExportArchive tracks built layers only
+        self.trees = TreeSource(source_vocab) if cfg.model.encoder == "treelstm" else None
+        spec = TREES if self.trees else SENTENCES
         self.beam = tf.function(
-            lambda sentences: self.translate(sentences, cfg.decode.beam_size),
-            input_signature=[SENTENCES],
+            lambda batch: self.translate(batch, cfg.decode.beam_size), input_signature=[spec]
         )
-        self.greedy = tf.function(
-            lambda sentences: self.translate(sentences, 1), input_signature=[SENTENCES]
-        )
+        self.greedy = tf.function(lambda batch: self.translate(batch, 1), input_signature=[spec])
 
     def encode(self, sentences):
-        """`(batch,)` strings -> `(batch, S)` int32 ids, `(batch,)` bool "was empty"."""
+        """`(batch,)` strings -> `(batch, S)` int32 ids (for trees: ids and children),
+        and `(batch,)` bool "was empty" (for trees: did not parse)."""
+        if self.trees:
+            source, error = self.trees(sentences)
+            return source, error > 0
         clean = tf.strings.unicode_transcode(sentences, "UTF-8", "UTF-8", errors="replace")
         ids = tf.cast(self.source_vectorizer(clean), tf.int32)  # (batch, max_length)
         lengths = tf.reduce_sum(tf.cast(ids != text.PAD, tf.int32), axis=1)
@@ -71,8 +104,9 @@ class Translator:
 
     def export(self, path: Path) -> None:
         """Writes a SavedModel with `serving_default` (beam search) and `greedy`."""
+        lookup = self.trees.lookup if self.trees else self.source_vectorizer
         write_saved_model(
             path,
-            [self.model, self.source_vectorizer],
+            [self.model, lookup],
             {"serving_default": self.beam, "greedy": self.greedy},
         )

@@ -7,12 +7,13 @@ import numpy as np
 import sacrebleu
 import tensorflow as tf
 
-from tasks import plots, text
+from tasks import plots, text, trees
 from tasks.base import DataError, Splits
+from tasks.embeddings import read_embeddings
 from tasks.translate import model as seq2seq
 from tasks.translate import sources
 from tasks.translate.config import PRESETS, TranslateConfig
-from tasks.translate.serving import Translator
+from tasks.translate.serving import Translator, TreeSource
 from tasks.translate.toy_pairs import Pair
 
 EVAL_BATCH = 64
@@ -39,9 +40,19 @@ class TranslateTask:
     def datasets(self) -> Splits:
         data = self.cfg.data
         pairs = sources.load(data.source, data.size, data.seed)
+        if self.tree_source:
+            for pair in (p for part in pairs.values() for p in part if p.tree is None):
+                raise DataError(
+                    f"{pair.origin}: model.encoder=treelstm needs source parse trees, "
+                    f"which data.source={data.source} lacks (try toy_pairs)"
+                )
         self.source_vocab = self._vocabulary("source", [p.source for p in pairs["train"]])
         self.target_vocab = self._vocabulary("target", [p.target for p in pairs["train"]])
         return Splits(*(self._dataset(name, pairs[name]) for name in ("train", "val", "test")))
+
+    @property
+    def tree_source(self) -> bool:
+        return self.cfg.model.encoder == "treelstm"
 
     def _vocabulary(self, side: str, texts: list[str]) -> list[str]:
         path = self.workdir / "vocab" / f"{side}.txt"
@@ -67,14 +78,20 @@ class TranslateTask:
             )
         self.examples[split] = [p for p, k in zip(pairs, keep, strict=True) if k]
         keep = tf.constant(keep)
-        ds = tf.data.Dataset.from_tensor_slices(
-            (tf.ragged.boolean_mask(source, keep), tf.ragged.boolean_mask(target, keep))
-        )
+        target = tf.ragged.boolean_mask(target, keep)
+        if self.tree_source:  # parsed in the pipeline, as in the SavedModel
+            reader = TreeSource(self.source_vocab)
+            trees = tf.constant([p.tree for p in self.examples[split]])
+            ds = tf.data.Dataset.from_tensor_slices((trees, target))
+            ds = ds.map(lambda tree, target: (reader.single(tree), target)).cache()
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((tf.ragged.boolean_mask(source, keep), target))
         if split == "train":
             ds = ds.shuffle(len(self.examples[split]), seed=self.cfg.train.seed)
+        padding = ((0, -1), 0, 0) if self.tree_source else (0, 0, 0)
         return (
             ds.map(_teacher_forcing)
-            .padded_batch(self.cfg.train.batch_size)
+            .padded_batch(self.cfg.train.batch_size, padding_values=padding)
             .map(_with_weights)
             .prefetch(tf.data.AUTOTUNE)
         )
@@ -82,8 +99,13 @@ class TranslateTask:
     # -- model --------------------------------------------------------------
 
     def build_model(self) -> keras.Model:
+        vectors = None
+        if self.cfg.model.embeddings:
+            vectors, found = read_embeddings(Path(self.cfg.model.embeddings), self.source_vocab)
+            print(f"translate: {found} of {len(self.source_vocab)} source words have "
+                  f"pre-trained vectors in {self.cfg.model.embeddings}")  # fmt: skip
         return seq2seq.build_model(
-            self.cfg.model, len(self.source_vocab) + 2, len(self.target_vocab) + 2
+            self.cfg.model, len(self.source_vocab) + 2, len(self.target_vocab) + 2, vectors
         )
 
     def compile_args(self) -> dict:
@@ -100,7 +122,7 @@ class TranslateTask:
         translator = self.translator(model)
         hypotheses = []
         for start in range(0, len(pairs), EVAL_BATCH):
-            batch = tf.constant([p.source for p in pairs[start : start + EVAL_BATCH]])
+            batch = tf.constant([self._input(p) for p in pairs[start : start + EVAL_BATCH]])
             out = translator.beam(batch)["translation"].numpy()
             hypotheses += [h.decode("utf-8") for h in out]
         references = [p.target for p in pairs]
@@ -120,13 +142,21 @@ class TranslateTask:
             ],
         }
 
+    def _input(self, pair: Pair) -> str:
+        return pair.tree if self.tree_source else pair.source
+
     def _plot_attention(self, model, translator, pairs: list[Pair], hypotheses: list[str]):
         for i, (pair, hypothesis) in enumerate(zip(pairs, hypotheses, strict=True)):
-            ids, _ = translator.encode(tf.constant([pair.source]))
+            source, _ = translator.encode(tf.constant([self._input(pair)]))
             out = self._ids(self.target_vocab, [hypothesis]).to_tensor()
             target_in = tf.concat([[[text.START]], out], axis=1)
-            weights = seq2seq.attention(model, ids, target_in)[0].numpy()  # (T, S)
+            weights = seq2seq.attention(model, source, target_in)[0].numpy()  # (T, S)
+            ids = source[0] if self.tree_source else source
             columns = [text.token_name(self.source_vocab, t) for t in ids[0].numpy()]
+            if self.tree_source:  # phrase nodes by their label
+                labels = trees.parse(tf.constant([pair.tree]), labelled=True)["labels"][0]
+                columns = [c or label.decode() for c, label in zip(columns, labels.numpy(),
+                                                                   strict=True)]  # fmt: skip
             rows = [text.token_name(self.target_vocab, t) for t in out[0].numpy()] + ["[end]"]
             plots.attention_heatmap(
                 weights[: len(rows)],
@@ -141,8 +171,10 @@ class TranslateTask:
 
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]:
-        """Translates with a loaded SavedModel: one `translation<TAB>score` line each."""
-        out = served.signatures["serving_default"](sentences=tf.constant(inputs))
+        """Translates with a loaded SavedModel: one `translation<TAB>score` line each.
+        Inputs are sentences, or parse trees for a `treelstm` model."""
+        fn = served.signatures["serving_default"]
+        out = fn(**{next(iter(fn.structured_input_signature[1])): tf.constant(inputs)})
         return [
             f"{t.decode('utf-8')}\t{s:.3f}"
             for t, s in zip(out["translation"].numpy(), out["score"].numpy(), strict=True)
@@ -154,5 +186,7 @@ def _teacher_forcing(source, target):
 
 
 def _with_weights(source, target_in, target_out):
-    # (batch, S), (batch, T) -> inputs, targets, weights that mask the padding
-    return (source, target_in), target_out, text.padding_weights(target_out)
+    # (batch, S) or trees' ((batch, S), (batch, S, K)), and (batch, T) -> inputs,
+    # targets, weights that mask the padding
+    inputs = (*source, target_in) if isinstance(source, tuple) else (source, target_in)
+    return inputs, target_out, text.padding_weights(target_out)

@@ -35,3 +35,15 @@ def test_bad_settings_are_clear_errors(setting, message):
 def test_unknown_preset_lists_presets():
     with pytest.raises(config.ConfigError, match="presets: default, tiny"):
         config.resolve(PRESETS, "huge", [])
+
+
+def test_a_preset_tuned_for_a_data_source_applies_before_the_settings():
+    from tasks.classify.config import PRESETS
+
+    plain = config.resolve(PRESETS, "default", [])
+    listops = config.resolve(PRESETS, "default", ["data.source=listops"])
+    assert (plain.train.epochs, listops.train.epochs) == (30, 12)
+    assert config.resolve(PRESETS, "default", ["data.source=listops:x.tsv"]).train.epochs == 12
+    assert config.resolve(PRESETS, "default", ["data.source=listops", "epochs=2"]).train.epochs == 2
+    with pytest.raises(config.ConfigError, match="presets: default, tiny"):
+        config.resolve(PRESETS, "default:listops", [])

@@ -33,7 +33,7 @@ def _reload(export, batch, tmp_path):
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def _train(tmp_path, data, *settings):
+def train_tiny(tmp_path, data, *settings):
     workdir = tmp_path / "run"
     args = ["train", "--task", "classify", "--data", data, "--preset", "tiny",
             "--workdir", str(workdir)]  # fmt: skip
@@ -44,7 +44,7 @@ def _train(tmp_path, data, *settings):
 
 
 def test_video_trains_exports_and_serves_any_clip_size(tmp_path):
-    workdir, metrics = _train(tmp_path, "moving_shapes")
+    workdir, metrics = train_tiny(tmp_path, "moving_shapes")
     assert {"accuracy", "macro_f1", "per_class", "majority_accuracy"} <= set(metrics)
     assert (workdir / "plots" / "confusion.png").exists()
     job = run.load_run(workdir)
@@ -65,7 +65,7 @@ def test_video_trains_exports_and_serves_any_clip_size(tmp_path):
 
 
 def test_series_serving_flags_bad_windows_and_refuses_bad_shapes(tmp_path):
-    workdir, metrics = _train(tmp_path, "regimes")
+    workdir, metrics = train_tiny(tmp_path, "regimes")
     assert {"majority_accuracy", "same_as_last_accuracy"} <= set(metrics)
     assert (workdir / "plots" / "series.png").exists()
     served = tf.saved_model.load(str(workdir / "export"))
@@ -97,7 +97,7 @@ def test_a_small_ohlcv_csv_trains_evaluates_against_baselines_and_exports(tmp_pa
     ]
     csv = tmp_path / "prices.csv"
     csv.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
-    workdir, metrics = _train(tmp_path, f"ohlcv:{csv}", "data.horizon=3")
+    workdir, metrics = train_tiny(tmp_path, f"ohlcv:{csv}", "data.horizon=3")
     assert 0 <= metrics["same_as_last_accuracy"] <= 1 and metrics["examples"] > 20
     line = run.predict(workdir / "export", [str(csv)])[0]
     assert line.split("\t")[1] in ("down", "flat", "up")
@@ -106,7 +106,7 @@ def test_a_small_ohlcv_csv_trains_evaluates_against_baselines_and_exports(tmp_pa
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_shuffled_training_labels_fall_to_the_baseline(tmp_path, shuffle):
     """The leakage check: nothing but the labels can carry the answer."""
-    _, metrics = _train(tmp_path, "regimes", "size=1200", "window=30", "units=32",
+    _, metrics = train_tiny(tmp_path, "regimes", "size=1200", "window=30", "units=32",
                         "projection=16", "epochs=8", "batch_size=32",
                         f"shuffle_labels={shuffle}")  # fmt: skip
     if shuffle:

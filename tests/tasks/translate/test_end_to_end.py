@@ -175,3 +175,29 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     epochs = [line.split(",")[0] for line in (tmp_path / "run" / "history.csv").open()][1:]
     assert epochs == ["0", "1", "2"]  # epoch 0 once: the second run picked up at epoch 1
     assert not (tmp_path / "run" / "backup").exists()
+
+
+def test_tree_to_sequence_trains_on_gold_trees_and_serves_raw_trees(tmp_path):
+    workdir = tmp_path / "run"
+    glove = tmp_path / "vectors.txt"
+    glove.write_text("the 0.1 0.2 0.3 0.4\ndog -0.5 0.5 -0.5 0.5\n")
+    cli.main(["train", "--task", "translate", "--preset", "tiny", "--workdir", str(workdir),
+              "--set", "encoder=treelstm", "--set", f"embeddings={glove}"])  # fmt: skip
+    metrics = json.loads((workdir / "metrics.json").read_text())["test"]
+    assert metrics["examples"] > 0 and "bleu" in metrics
+    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras")
+    assert model.get_layer("source_embedding").get_weights()[0].shape[1] == 4  # the file's width
+    job = run.load_run(workdir)
+    job.datasets()
+    pair = job.examples["test"][0]
+    here = job.translator(model).beam(tf.constant([pair.tree]))["translation"].numpy()[0]
+    inputs = [pair.tree, "(S (NP", "", "(S (NP (DT zzz)) (VP (VB qqq)))"]
+    fresh = subprocess.run(
+        [sys.executable, "-I", "-c", RELOAD.replace("sentences=", "trees="),
+         str(workdir / "export"), json.dumps(inputs)],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out = json.loads(fresh.stdout.splitlines()[-1])["serving_default"]
+    assert out[0][0] == here.decode()
+    assert out[1] == ["", 0.0] and out[2] == ["", 0.0]  # did not parse: empty, score 0
+    assert out[3][1] != 0.0  # unknown words still translate

@@ -1,0 +1,58 @@
+"""The default training runs the quality and decoding benchmarks share.
+
+Each run is `python -m pipelines train` in a child process, so its wall time and peak
+resident memory are its own; a run is made once per benchmark session and kept in
+`RUNS_DIR` (a temporary folder, or `--runs DIR` to keep and reuse them).
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RUNS_DIR = Path("runs/bench")  # the runner points this at the session's folder
+
+
+@dataclasses.dataclass
+class Run:
+    """A finished training run: where it is, what it took."""
+
+    workdir: Path
+    seconds: float  # wall time of the whole `train` command (data, fit, eval, export)
+    peak_rss_mb: float  # the child process's peak resident set size
+
+
+def trained(task: str, quick: bool = False) -> Run:
+    """The task's default run (`tiny`, one epoch, with `quick`), training it if needed.
+
+    Example:
+    >>> trained("translate", quick=True).workdir.name  # doctest: +SKIP
+    'translate-tiny'
+    """
+    preset = "tiny" if quick else "default"
+    workdir = RUNS_DIR / f"{task}-{preset}"
+    record = workdir / "bench_run.json"
+    if not record.exists():
+        command = [sys.executable, "-m", "pipelines", "train", "--task", task,
+                   "--preset", preset, "--workdir", str(workdir)]  # fmt: skip
+        workdir.mkdir(parents=True, exist_ok=True)
+        seconds, rss = _child(command, workdir / "train.log")
+        record.write_text(json.dumps({"seconds": seconds, "peak_rss_mb": rss}) + "\n")
+    facts = json.loads(record.read_text())
+    return Run(workdir, facts["seconds"], facts["peak_rss_mb"])
+
+
+def _child(command: list[str], log: Path) -> tuple[float, float]:
+    """Runs `command`; returns its wall time (s) and peak RSS (MiB), or fails with its log."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    start = time.perf_counter()
+    with log.open("w") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed; see {log}:\n{log.read_text()[-2000:]}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024  # Linux: KiB

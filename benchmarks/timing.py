@@ -1,0 +1,53 @@
+"""Timing helpers shared by the benchmark modules: rates, latencies, the matmul peak."""
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def seconds(fn: Callable[[], object], repeats: int = 3) -> float:
+    """The best (least disturbed) wall time of `repeats` calls of `fn`, after one warm-up.
+
+    Example:
+    >>> seconds(lambda: sum(range(10)), repeats=2) >= 0.0
+    True
+    """
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def rate(fn: Callable[[], object], work: float, repeats: int = 3) -> float:
+    """Units of `work` per second that one call of `fn` does (best of `repeats`)."""
+    return work / seconds(fn, repeats)
+
+
+def latencies(fn: Callable[[], object], calls: int) -> np.ndarray:
+    """The wall time of each of `calls` calls of `fn` (after one warm-up), in seconds."""
+    fn()
+    times = np.empty(calls)
+    for i in range(calls):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    return times
+
+
+def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of an `n x n` float32 `tf.matmul`, measured now (best of `repeats`).
+
+    Example:
+    >>> matmul_peak(n=64, repeats=1) > 0
+    True
+    """
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
+    return rate(lambda: product(a, b).numpy(), 2.0 * n**3, repeats)

@@ -1,0 +1,106 @@
+"""Training throughput, model FLOP utilisation and input-pipeline overhead per task.
+
+For each task's default preset: one epoch fills an in-memory cache of the real
+pipeline's batches (and traces the step); then one epoch through the real `tf.data`
+pipeline and one over the cached batches are timed back to back. Throughput and MFU
+come from the cached epoch (the training step alone); the input-pipeline ratio is
+real steps/s over cached steps/s. MFU is the counted FLOPs of every step
+(`benchmarks.flops`) over the epoch's time, over a large `tf.matmul`'s FLOP/s
+measured in the same run.
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from benchmarks import flops, timing
+from benchmarks.report import Row
+from pipelines import run as pipeline
+
+TASKS = ("translate", "caption", "classify")
+PIPELINE_TARGET = 0.95
+MFU_TARGET = 0.65  # the default translate model
+
+
+def run(quick: bool = False) -> list[Row]:
+    """One row per task: examples/s, units/s, MFU and the input-pipeline ratio."""
+    peak = timing.matmul_peak(256 if quick else 2048)
+    rows = [Row("train", "matmul peak", {"GFLOP/s": peak / 1e9},
+                note="float32 tf.matmul, the MFU denominator")]  # fmt: skip
+    for task in TASKS:
+        rows.append(measure(task, peak, quick))
+    return rows
+
+
+def measure(task: str, peak: float, quick: bool = False) -> Row:
+    """Times one task's training epochs (see the module docstring) and makes its row."""
+    cfg = pipeline.resolve_config(task, preset="tiny" if quick else "default")
+    with tempfile.TemporaryDirectory() as tmp, pipeline.precision(cfg.train.mixed_precision):
+        _, splits, model = pipeline.prepare(task, cfg, Path(tmp))
+        real = splits.train.take(2) if quick else splits.train
+        cached = real.cache()
+        _epoch(model, cached)  # fills the cache, traces the step
+        real_s = _epoch(model, real)
+        cached_s = _epoch(model, cached)
+        work = epoch_work(model, cached)
+    steps = work["steps"]
+    ratio = (steps / real_s) / (steps / cached_s)
+    figures = {
+        "examples/s": work["examples"] / cached_s,
+        f"{work['unit']}/s": work["units"] / cached_s,
+        "MFU": work["flops"] / cached_s / peak,
+        "pipeline ratio": ratio,
+    }
+    target = f"pipeline ratio >= {PIPELINE_TARGET}"
+    met = ratio >= PIPELINE_TARGET
+    if task == "translate":
+        target += f"; MFU >= {MFU_TARGET}"
+        met = met and figures["MFU"] >= MFU_TARGET
+    note = f"batch {cfg.train.batch_size}" + (", XLA" if cfg.train.jit_compile else "")
+    return Row("train", task, figures, target, met, note)
+
+
+def _epoch(model: keras.Model, dataset: tf.data.Dataset) -> float:
+    start = time.perf_counter()
+    model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+    return time.perf_counter() - start
+
+
+def epoch_work(model: keras.Model, dataset: tf.data.Dataset) -> dict:
+    """Steps, examples, units (target tokens, frames or steps) and training FLOPs of
+    one pass over `dataset`, whose elements are `(inputs, targets[, weights])`.
+
+    Example:
+    >>> model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3)])
+    >>> data = tf.data.Dataset.from_tensors((tf.zeros((5, 4, 2)), tf.zeros((5, 3))))
+    >>> work = epoch_work(model, data)
+    >>> work["examples"], work["unit"], work["units"], work["flops"]  # 3 * 2*5*4*(2+3)*4*3
+    (5, 'steps', 20, 7200.0)
+    """
+    totals = {"steps": 0, "examples": 0, "units": 0, "flops": 0.0}
+    per_shape = {}  # the FLOPs depend only on the (padded) input shapes
+    for batch in dataset:
+        inputs = batch[0]
+        shapes = tuple(tuple(x.shape) for x in keras.tree.flatten(inputs))
+        if shapes not in per_shape:
+            per_shape[shapes] = flops.train_step_flops(model, inputs)
+        unit, units = _units(batch)
+        totals["steps"] += 1
+        totals["examples"] += shapes[0][0]
+        totals["units"] += units
+        totals["flops"] += per_shape[shapes]
+    return {**totals, "unit": unit}
+
+
+def _units(batch) -> tuple[str, int]:
+    """What a step's examples are made of: target tokens (the non-padding weights of a
+    text batch), frames (clips) or steps (series), and how many."""
+    if len(batch) == 3 and len(batch[2].shape) == 2:
+        return "tokens", int(np.count_nonzero(batch[2]))
+    first = keras.tree.flatten(batch[0])[0]
+    name = "frames" if len(first.shape) == 5 else "steps"
+    return name, int(first.shape[0] * first.shape[1])

@@ -1,0 +1,85 @@
+"""Tree classification through the real CLI; the SavedModel parses raw strings."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from pipelines import run
+from tests.tasks.classify.test_end_to_end import train_tiny
+from tests.tasks.classify.test_tree_sources import SST_LINES, write_sst
+
+RELOAD = """
+import importlib.util, json, sys
+import tensorflow as tf
+assert importlib.util.find_spec("pipelines") is None  # the project is not importable here
+fn = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+out = {}
+for name, batch in json.loads(sys.argv[2]).items():
+    got = fn(trees=tf.constant(batch, tf.string))
+    out[name] = {k: v.numpy().tolist() for k, v in got.items() if k != "probabilities"}
+    out[name]["shape"] = got["probabilities"].shape.as_list()
+print(json.dumps(out, default=lambda b: b.decode("utf-8", "replace")))
+"""
+HOSTILE = ["", "( 1", "1 ) (", "( ( ) 1 )", "\udcff".encode("utf-8", "surrogatepass").decode(
+    "utf-8", "replace"), "( " * 3000 + "1" + " )" * 3000]  # fmt: skip
+
+
+def _reload(export, batches: dict, tmp_path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", RELOAD, str(export), json.dumps(batches)],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
+    workdir, metrics = train_tiny(tmp_path, "listops", "encoder=treelstm")
+    assert metrics["examples"] == 40 and 0.0 <= metrics["accuracy"] <= 1.0
+    job = run.load_run(workdir)
+    job.datasets()
+    trees = job.data.splits["test"].x[:6].tolist()
+    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras")
+    here = job.classifier(model).serve(np.array(trees))
+    fresh = _reload(workdir / "export", {"good": trees, "bad": HOSTILE, "none": []}, tmp_path)
+    assert fresh["good"]["label"] == [b.decode() for b in here["label"].numpy()]
+    assert all(fresh["good"]["valid"]) and fresh["good"]["error"] == [""] * 6
+    bad = fresh["bad"]
+    assert bad["valid"] == [False] * 4 + [True, True]  # one unknown word; a deep tree
+    assert bad["label"][:4] == [""] * 4 and bad["label"][4] in "0123456789"
+    assert bad["error"][:4] == ["empty tree", "unbalanced brackets", "unbalanced brackets",
+                                "empty brackets ()"]  # fmt: skip
+    assert fresh["none"]["shape"] == [0, 10]
+    lines = run.predict(workdir / "export", [trees[0], "( 1"])
+    assert lines[1] == "( 1\tinvalid input: unbalanced brackets\t0.000"
+
+
+def test_listops_lstm_reads_the_flattened_tree(tmp_path):
+    workdir, metrics = train_tiny(tmp_path, "listops", "encoder=bilstm")
+    assert metrics["examples"] == 40
+    out = _reload(workdir / "export", {"good": ["( ( ( [MAX 2 ) 9 ) ] )"]}, tmp_path)
+    assert out["good"]["valid"] == [True] and out["good"]["label"][0] in "0123456789"
+
+
+@pytest.mark.parametrize("mode", ["fine", "binary"])
+def test_sst_every_node_supervised_with_frozen_pretrained_vectors(tmp_path, mode):
+    folder = write_sst(tmp_path / "sst", SST_LINES * 8)
+    vectors = {"It": [0.5, -1.0, 0.25], "film": [1.0, 2.0, 3.0], ".": [0.0, 0.5, 1.0]}
+    glove = tmp_path / "glove.txt"
+    glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
+    workdir, metrics = train_tiny(tmp_path, f"sst:{folder}", "encoder=treelstm", "node_labels=true",
+                              f"sst_mode={mode}", f"embeddings={glove}",
+                              "freeze_embeddings=true")  # fmt: skip
+    assert metrics["examples"] == (40 if mode == "fine" else 32)
+    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras")
+    vocabulary = model.get_layer("lookup").get_vocabulary()
+    table = model.get_layer("embedding").get_weights()[0]  # (vocab + 2, 3), kept frozen
+    for word, vector in vectors.items():
+        np.testing.assert_allclose(table[vocabulary.index(word)], vector)
+    out = _reload(workdir / "export", {"trees": SST_LINES[:2] + ["(2 (2 unseen) (2 words))"]},
+                  tmp_path)  # fmt: skip
+    assert out["trees"]["valid"] == [True] * 3
+    assert out["trees"]["shape"] == [3, 5 if mode == "fine" else 2]
