@@ -18,9 +18,10 @@ class TreeLSTM(keras.layers.Layer):
     (computed inner nodes whose parent is not computed yet) is carried from step
     to step. The layer traces once, exports to a SavedModel and serves.
 
-    Subclasses define the cell: `_build_cell(units)` makes the recurrent weights
-    and `_combine(gates, child_h, child_c)` computes `(h, c)` of the nodes of one
-    step from their input gates and their children's states.
+    Subclasses define the cell with two methods: `_build_cell(units)` makes the
+    recurrent weights, and `_combine(gates, child_h, child_c)` maps the input gates
+    `(A, 4U)` and the children's states `(A, K, U)` (zero where there is no child)
+    of one step's nodes to their `(h, c)`, each `(A, U)`.
 
     Args:
         units: hidden size.
@@ -61,14 +62,6 @@ class TreeLSTM(keras.layers.Layer):
         )
         self._build_cell(self.units)
         self.built = True
-
-    def _build_cell(self, units: int) -> None:
-        raise NotImplementedError
-
-    def _combine(self, gates, child_h, child_c):
-        """gates `(A, 4U)`, children's states `(A, K, U)` (zero where there is no
-        child) -> h, c `(A, U)`."""
-        raise NotImplementedError
 
     @staticmethod
     def node_mask(children):
