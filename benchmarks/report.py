@@ -7,6 +7,8 @@ import os
 import platform
 from pathlib import Path
 
+from tasks import atomic
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -97,7 +99,6 @@ def write_json(rows: list[Row], facts: dict, command: str, seconds: float,
         "machine": facts,
         "rows": [dataclasses.asdict(row) for row in rows],
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{today}.json"
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    atomic.write_text(path, json.dumps(record, indent=2) + "\n")
     return path

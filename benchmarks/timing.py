@@ -22,6 +22,26 @@ def seconds(fn: Callable[[], object], repeats: int = 3) -> float:
     return best
 
 
+def seconds_each(fns: dict[str, Callable[[], object]], repeats: int = 3) -> dict[str, float]:
+    """The best wall time of each of `fns`, called in turn `repeats` times after one
+    warm-up each: a slow spell of a shared machine slows them all, not one alone.
+
+    Example:
+    >>> times = seconds_each({"a": lambda: sum(range(10)), "b": lambda: 0}, repeats=2)
+    >>> sorted(times), min(times.values()) >= 0.0
+    (['a', 'b'], True)
+    """
+    for fn in fns.values():
+        fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def rate(fn: Callable[[], object], work: float, repeats: int = 3) -> float:
     """Units of `work` per second that one call of `fn` does (best of `repeats`)."""
     return work / seconds(fn, repeats)

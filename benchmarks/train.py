@@ -1,13 +1,21 @@
 """Training throughput, model FLOP utilisation and input-pipeline overhead per task.
 
-For each task's default preset: one epoch fills an in-memory cache of the real
-pipeline's batches (and traces the step); then an epoch through the real `tf.data`
-pipeline and one over the cached batches are timed back to back, twice, and the
-faster of each pair kept (a single epoch is at the mercy of a noisy machine).
-Throughput and MFU come from the cached epochs (the training step alone); the
-input-pipeline ratio is real steps/s over cached steps/s. MFU is the counted FLOPs of every step
-(`benchmarks.flops`) over the epoch's time, over a large `tf.matmul`'s FLOP/s
-measured in the same run.
+For each task's default preset: one pass in Python over the real `tf.data` pipeline
+fills an in-memory cache of its batches (and counts the epoch's work), one epoch
+traces the step, then epochs through the real pipeline and over the cached batches
+take turns, `REPEATS` of each, and each kind keeps its fastest (the machine is
+shared: a disturbance only ever adds time, and it comes in spells that the turns
+spread over both kinds). Throughput and MFU come from the cached epochs (the
+training step alone); the input-pipeline ratio is real steps/s over cached steps/s.
+MFU is the counted FLOPs of every step (`benchmarks.flops`) over the epoch's time,
+over a large `tf.matmul`'s FLOP/s measured in the same run.
+
+An epoch is timed from `on_epoch_begin` to `on_epoch_end`, not around `fit`: `fit`
+returns only once its dataset iterator is destroyed, and that now and then waits
+until 2.55, 5.11, 10.23 or 20.47 s after the call began (10 ms, doubled: the wake-ups
+of tf.data's autotuning), a stall after the last step that made a 13 s translate
+epoch take 20.5 s. A counter before the cache checks that the timed cached epochs
+never ran the pipeline.
 """
 
 import tempfile
@@ -25,6 +33,7 @@ from pipelines import run as pipeline
 TASKS = ("translate", "caption", "classify")
 PIPELINE_TARGET = 0.95
 MFU_TARGET = 0.65  # the default translate model
+REPEATS = 5  # timed epochs of each kind (real, cached), taking turns
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -43,14 +52,16 @@ def measure(task: str, peak: float, quick: bool = False) -> Row:
     with tempfile.TemporaryDirectory() as tmp, pipeline.precision(cfg.train.mixed_precision):
         _, splits, model = pipeline.prepare(task, cfg, Path(tmp))
         real = splits.train.take(2) if quick else splits.train
-        cached = real.cache()
-        _epoch(model, cached)  # fills the cache, traces the step
-        # Interleaved, best of two each: one epoch alone is at the mercy of the machine.
-        times = [(_epoch(model, real), _epoch(model, cached)) for _ in range(1 if quick else 2)]
+        produced = tf.Variable(0, dtype="int64")  # batches the real pipeline made for the cache
+        cached = real.map(lambda *batch: _counted(produced, batch)).cache()
+        work = epoch_work(model, cached)  # to the end: the cache is complete, and kept
+        _epoch(model, cached)  # traces the step
+        times = [(_epoch(model, real), _epoch(model, cached))
+                 for _ in range(1 if quick else REPEATS)]  # fmt: skip
+        if int(produced.numpy()) != work["steps"]:
+            raise RuntimeError(f"{task}: the cached epochs ran the input pipeline again")
         real_s, cached_s = (min(t) for t in zip(*times, strict=True))
-        work = epoch_work(model, cached)
-    steps = work["steps"]
-    ratio = (steps / real_s) / (steps / cached_s)
+    ratio = cached_s / real_s  # real steps/s over cached steps/s, the same steps
     figures = {
         "examples/s": work["examples"] / cached_s,
         f"{work['unit']}/s": work["units"] / cached_s,
@@ -66,10 +77,25 @@ def measure(task: str, peak: float, quick: bool = False) -> Row:
     return Row("train", task, figures, target, met, note)
 
 
+def _counted(counter: tf.Variable, batch: tuple) -> tuple:
+    counter.assign_add(1)
+    return batch
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Seconds of the last epoch, from `on_epoch_begin` to `on_epoch_end`."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self.start
+
+
 def _epoch(model: keras.Model, dataset: tf.data.Dataset) -> float:
-    start = time.perf_counter()
-    model.fit(dataset, epochs=1, verbose=0, shuffle=False)
-    return time.perf_counter() - start
+    clock = _EpochClock()
+    model.fit(dataset, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
+    return clock.seconds
 
 
 def epoch_work(model: keras.Model, dataset: tf.data.Dataset) -> dict:

@@ -148,14 +148,19 @@ class AttentionDecoder(keras.layers.Layer):
         return (logits, weights) if return_attention else logits
 
     def step(self, tokens, states, memory, keys, memory_mask=None):
-        """One decoding step: `(n,)` tokens -> `(n, vocab)` logits, new states."""
+        """One decoding step: `(n,)` tokens -> `(n, vocab)` logits, new states.
+
+        `n` is a multiple of the memory's batch `b`: the `n // b` consecutive rows
+        from `i * n // b` (the beams of example `i`) attend over memory row `i`.
+        """
         x = self.embedding(tokens)  # (n, E)
         new_states = []
         for i, rnn in enumerate(self.rnns):
             x, (h, c) = rnn.cell(x, states[2 * i : 2 * i + 2])
             new_states += [h, c]
-        context, _ = self._attend(x[:, None, :], memory, keys, memory_mask)
-        return self._readout(context[:, 0], x), new_states
+        query = ops.reshape(x, (ops.shape(memory)[0], -1, self.units))  # (b, n // b, units)
+        context, _ = self._attend(query, memory, keys, memory_mask)  # (b, n // b, M)
+        return self._readout(ops.reshape(context, (-1, context.shape[-1])), x), new_states
 
     def generate(
         self,
@@ -176,29 +181,24 @@ class AttentionDecoder(keras.layers.Layer):
         `(tokens (batch, num_results, max_length), scores (batch, num_results))`;
         see `models.decoding` for the details of each search.
         """
-        keys = self.keys(memory)
+        context = [memory, self.keys(memory)] + ([] if memory_mask is None else [memory_mask])
         states = self.initial_state(summary)
-        if beam_size > 1:
-            memory, keys, states = (
-                decoding.repeat_beams(memory, beam_size),
-                decoding.repeat_beams(keys, beam_size),
-                [decoding.repeat_beams(s, beam_size) for s in states],
-            )
-            if memory_mask is not None:
-                memory_mask = decoding.repeat_beams(memory_mask, beam_size)
         ban = ops.sum(ops.one_hot(list(banned_ids), self.vocab_size), axis=0) * -1e9
 
-        def step_fn(tokens, states):
-            logits, states = self.step(tokens, states, memory, keys, memory_mask)
+        def step_fn(tokens, states, *context):
+            logits, states = self.step(tokens, states, *context)
             return logits + ban if banned_ids else logits, states
 
         if beam_size == 1:
             if num_results != 1:
                 raise ValueError("greedy search returns one result; use beam_size > 1")
-            tokens, scores = decoding.greedy_search(step_fn, states, start_id, end_id, max_length)
+            tokens, scores = decoding.greedy_search(
+                step_fn, states, start_id, end_id, max_length, context
+            )
             return tokens[:, None, :], scores[:, None]
+        states = [decoding.repeat_beams(s, beam_size) for s in states]
         return decoding.beam_search(
-            step_fn, states, start_id, end_id, max_length, beam_size, alpha, num_results
+            step_fn, states, start_id, end_id, max_length, beam_size, alpha, num_results, context
         )
 
     def compute_output_shape(self, tokens_shape, memory_shape, summary_shape, **kwargs):

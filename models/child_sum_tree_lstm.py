@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from models.tree_lstm import TreeLSTM
+from models.tree_lstm import TreeLSTM, flat
 
 
 @keras.saving.register_keras_serializable(package="models")
@@ -32,16 +32,9 @@ class ChildSumTreeLSTM(TreeLSTM):
             shape=(units, units), initializer="orthogonal", name="forget_kernel"
         )
 
-    def _combine(self, gates, child_h, child_c):
-        # gates (A, 4U); child_h, child_c (A, K, U), zero where there is no child
+    def _recurrent(self, child_h):
+        # child_h (A, K, U), zero where there is no child
         dtype = child_h.dtype
-        iou = gates[:, : 3 * self.units] + tf.matmul(
-            tf.reduce_sum(child_h, axis=1), tf.cast(self.recurrent_kernel, dtype)
-        )
-        i, o, u = tf.split(iou, 3, axis=-1)
-        forget = tf.sigmoid(
-            gates[:, None, 3 * self.units :]
-            + tf.einsum("aku,uv->akv", child_h, tf.cast(self.forget_kernel, dtype))
-        )  # (A, K, U)
-        c = tf.sigmoid(i) * tf.tanh(u) + tf.reduce_sum(forget * child_c, axis=1)
-        return tf.sigmoid(o) * tf.tanh(c), c
+        iou = tf.matmul(tf.reduce_sum(child_h, axis=1), tf.cast(self.recurrent_kernel, dtype))
+        forget = tf.einsum("aku,uv->akv", child_h, tf.cast(self.forget_kernel, dtype))  # h_k U_f
+        return tf.concat([iou, flat(forget)], -1)

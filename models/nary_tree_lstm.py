@@ -49,21 +49,18 @@ class NaryTreeLSTM(TreeLSTM):
         )  # fmt: skip
         return super().call(features, children, training=training)
 
-    def _combine(self, gates, child_h, child_c):
-        # gates (A, 4U); child_h, child_c (A, K, U) with K <= N, zero where no child
+    def _recurrent(self, child_h):
+        # child_h (A, K, U) with K <= N, zero where there is no child
         units, arity = self.units, self.arity
-        fill = [[0, 0], [0, arity - tf.shape(child_h)[1]], [0, 0]]
-        child_h, child_c = tf.pad(child_h, fill), tf.pad(child_c, fill)  # (A, N, U)
+        narrower = child_h.shape[1] != arity  # (static when traced: nothing more if K == N)
+        if narrower:  # zero states in the missing positions, and no forget gates
+            present = tf.shape(child_h)[1]
+            child_h = tf.pad(child_h, [[0, 0], [0, arity - present], [0, 0]])
         mixed = tf.matmul(
             tf.reshape(child_h, [-1, arity * units]),
             tf.cast(self.recurrent_kernel, child_h.dtype),
-        )  # (A, (3 + N) U)
-        i, o, u = tf.split(gates[:, : 3 * units] + mixed[:, : 3 * units], 3, axis=-1)
-        forget = tf.sigmoid(
-            gates[:, None, 3 * units :] + tf.reshape(mixed[:, 3 * units :], [-1, arity, units])
-        )  # (A, N, U)
-        c = tf.sigmoid(i) * tf.tanh(u) + tf.reduce_sum(forget * child_c, axis=1)
-        return tf.sigmoid(o) * tf.tanh(c), c
+        )  # (A, (3 + N) U): [h_1 .. h_N] U
+        return mixed[:, : (3 + present) * units] if narrower else mixed  # (A, (3 + K) U)
 
     def get_config(self):
         return {**super().get_config(), "arity": self.arity}

@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         help="float16 compute on a GPU, bfloat16 on a CPU (sets train.mixed_precision)",
     )
     train.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
+    train.add_argument(
+        "--strategy",
+        default="default",
+        help="default | mirrored | multiworker | tpu: tf.distribute strategy (see README)",
+    )
 
     for name, helptext in (("eval", "score a trained run"), ("export", "write a SavedModel")):
         cmd = sub.add_parser(name, help=helptext)
@@ -78,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
                                  ("jit_compile", args.jit_compile))
                 if on
             ]  # fmt: skip
-            run.train(args.task, args.data, args.preset, settings, args.workdir, args.epochs)
+            run.train(args.task, args.data, args.preset, settings, args.workdir, args.epochs,
+                      args.strategy)  # fmt: skip
         elif args.command == "eval":
             run.evaluate(_workdir(args, run), args.split)
         elif args.command == "export":

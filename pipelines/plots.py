@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from tasks.plots import save  # noqa: E402
+
 
 def plot_history(history_csv: Path, out: Path) -> None:
     """One panel per metric in Keras's `CSVLogger` file, training beside validation."""
@@ -30,6 +32,4 @@ def plot_history(history_csv: Path, out: Path) -> None:
         ax.set_title(metric)
         ax.legend()
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
+    save(fig, out)

@@ -6,9 +6,10 @@ The run directory (`runs/<task>-<data>/` by default) holds `config.json`,
 """
 
 import contextlib
+import functools
 import json
+import os
 import re
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,9 +18,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipelines import config, cudnn
+from pipelines import config, cudnn, distribution, keras_fixes
+from pipelines.backup import Backup
 from pipelines.plots import plot_history
-from tasks import get_task
+from tasks import atomic, get_task
 
 CHECKPOINT = "checkpoints/best.keras"
 
@@ -34,7 +36,7 @@ def default_workdir(task: str, data: str) -> Path:
 
 def _write_config(workdir: Path, task: str, cfg) -> None:
     path = workdir / "config.json"
-    record = {"task": task, "config": config.to_dict(cfg)}
+    record = json.loads(json.dumps({"task": task, "config": config.to_dict(cfg)}))  # as read back
     if path.exists():
         old = json.loads(path.read_text())
         if old != record:
@@ -42,8 +44,7 @@ def _write_config(workdir: Path, task: str, cfg) -> None:
                 f"{workdir} holds a run with a different task or config; "
                 f"pass another --workdir or delete {workdir}"
             )
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    atomic.write_text(path, json.dumps(record, indent=2) + "\n")
 
 
 def load_run(workdir: Path):
@@ -55,22 +56,6 @@ def load_run(workdir: Path):
     task_cls = get_task(record["task"])
     cfg_cls = type(task_cls.presets["default"])
     return task_cls(config.from_dict(cfg_cls, record["config"]), Path(workdir))
-
-
-def _callbacks(workdir: Path, patience: int) -> list:
-    fresh = not (workdir / "backup").exists()
-    history = workdir / "history.csv"
-    if fresh and history.exists():
-        history.unlink()  # a new run, not a resumed one
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(workdir / "backup")),
-        keras.callbacks.ModelCheckpoint(str(workdir / CHECKPOINT), save_best_only=True),
-        keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
-        keras.callbacks.CSVLogger(str(history), append=True),
-    ]
-    if patience:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=patience))
-    return callbacks
 
 
 def mixed_policy() -> str:
@@ -111,12 +96,18 @@ def prepare(task: str, cfg, workdir: Path | None = None):
     job = get_task(task)(cfg, workdir)
     splits = job.datasets()
     model = job.build_model()
+    steps = cfg.train.steps_per_execution
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1 and steps > 1:
+        # Keras 3 fails on the optimizer's conds inside a multi-step loop under a
+        # multi-replica strategy ("You must feed a value for placeholder", keras#19246).
+        print(f"steps_per_execution {steps} -> 1: several replicas (keras#19246)")
+        steps = 1
     model.compile(
         optimizer=keras.optimizers.Adam(
             cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
         ),
         jit_compile=cfg.train.jit_compile,
-        steps_per_execution=cfg.train.steps_per_execution,
+        steps_per_execution=steps,
         **job.compile_args(),
     )
     return job, splits, model
@@ -146,30 +137,113 @@ def train(
     settings: tuple[str, ...] = (),
     workdir: Path | None = None,
     epochs: int | None = None,
+    strategy: str = "default",
 ) -> Path:
-    """Trains, then evaluates on test and exports; returns the run directory."""
+    """Trains (resuming a killed run where it stopped), then evaluates on test and
+    exports; returns the run directory. `strategy`: see `pipelines.distribution`."""
     cfg = resolve_config(task, data, preset, settings, epochs)
-    with precision(cfg.train.mixed_precision):
-        job, splits, model = prepare(task, cfg, workdir)
-        workdir = job.workdir
-        first_inputs = keras.tree.map_structure(np.asarray, next(iter(splits.train))[0])
-        print("\n".join(cudnn.report(model, first_inputs)))
-        if cfg.train.mixed_precision:
-            print(f"mixed precision: {keras.config.dtype_policy().name}")
-        (workdir / "checkpoints").mkdir(exist_ok=True)
-        model.fit(
-            splits.train,
-            validation_data=splits.val,
-            epochs=cfg.train.epochs,
-            callbacks=_callbacks(workdir, cfg.train.patience),
-            verbose=1 if sys.stdout.isatty() else 2,
-            shuffle=False,  # the task's tf.data pipeline shuffles
-        )
+    dist = distribution.make(strategy)  # before any other TensorFlow work
+    workdir = Path(workdir or default_workdir(task, cfg.data.source))
+    chief = distribution.is_chief(dist)
+    with precision(cfg.train.mixed_precision), _writes(workdir, chief) as writes:
+        with dist.scope():
+            job, splits, model = prepare(task, cfg, writes)
+        if strategy == "multiworker":
+            splits.train, splits.val = map(distribution.shard_by_data, (splits.train, splits.val))
+        _fit(model, splits, cfg.train, workdir, writes)
+        if not chief:
+            return workdir
         plot_history(workdir / "history.csv", workdir / "plots" / "history.png")
-        model = keras.saving.load_model(workdir / CHECKPOINT)
+        model = keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
         evaluate(workdir, "test", job, model)
         export(workdir, workdir / "export", job, model)
     return workdir
+
+
+@contextlib.contextmanager
+def _writes(workdir: Path, chief: bool):
+    """Where this process writes: the run directory, or a scratch folder for a
+    non-chief worker (it trains in lock-step but its files are thrown away)."""
+    if chief:
+        yield workdir
+        return
+    with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
+        yield Path(scratch)
+
+
+def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path) -> None:
+    """`model.fit` from where the run's backup says, with the data at the same place.
+
+    The training set's shuffle draws a new order each time an iterator of it starts;
+    `_drawing_on_read` makes that once per epoch, so drawing `epoch` orders first gives
+    a resumed run the order an unbroken one had. The interrupted epoch resumes at its
+    step through `skip`, in a `fit` of its own.
+    """
+    first = next(iter(splits.train))  # draws an order, in every run alike
+    print("\n".join(cudnn.report(model, keras.tree.map_structure(np.asarray, first[0]))))
+    if train_cfg.mixed_precision:
+        print(f"mixed precision: {keras.config.dtype_policy().name}")
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        keras_fixes.build_for_fit(model, first)
+        keras_fixes.reduce_scalar_logs()
+    checkpoint = _AtomicCheckpoint(writes / CHECKPOINT)
+    kept = [checkpoint]
+    if train_cfg.patience:
+        kept.append(keras.callbacks.EarlyStopping(patience=train_cfg.patience))
+    backup = Backup(writes / "backup", writes / "history.csv", train_cfg.backup_steps, kept,
+                    restore_from=workdir / "backup")  # fmt: skip
+    epoch, step, stopped = backup.position()
+    if stopped or epoch >= train_cfg.epochs:
+        print(f"{workdir}: training finished before (epoch {epoch}); evaluating and exporting")
+        return
+    for _ in range(epoch):
+        iter(splits.train)  # draws an order
+    fit = functools.partial(
+        model.fit,
+        validation_data=splits.val,
+        callbacks=[
+            keras.callbacks.TensorBoard(str(writes / "logs"), write_graph=False),
+            *kept,
+            backup,
+        ],
+        verbose=1 if sys.stdout.isatty() else 2,
+        shuffle=False,  # the task's tf.data pipeline shuffles
+    )
+    if step:
+        print(f"{workdir}: resuming at epoch {epoch + 1}, step {step}")
+        backup.offset = step
+        fit(_drawing_on_read(splits.train.skip(step)), initial_epoch=epoch, epochs=epoch + 1)
+        epoch += 1
+        if model.stop_training:
+            return
+    elif epoch:
+        print(f"{workdir}: resuming at epoch {epoch + 1}")
+    if epoch < train_cfg.epochs:
+        fit(_drawing_on_read(splits.train), initial_epoch=epoch, epochs=train_cfg.epochs)
+
+
+def _drawing_on_read(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset`, whose iterators start (and draw a shuffle order) at their first read.
+
+    Keras makes an iterator at each epoch's start and one more, unread, at its end.
+    """
+    lazy = tf.data.Dataset.range(1).flat_map(lambda _: dataset)
+    count = dataset.cardinality()
+    return lazy.apply(tf.data.experimental.assert_cardinality(count)) if count >= 0 else lazy
+
+
+class _AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
+    """The best model so far, written under a temporary name and renamed into place."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.final = path
+        super().__init__(str(path.with_name(f".partial-{path.name}")), save_best_only=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if Path(self.filepath).exists():
+            os.replace(self.filepath, self.final)
 
 
 def evaluate(workdir: Path, split: str = "test", job=None, model=None) -> dict:
@@ -178,12 +252,12 @@ def evaluate(workdir: Path, split: str = "test", job=None, model=None) -> dict:
     if job is None:
         job = load_run(workdir)
         job.datasets()
-    model = model or keras.saving.load_model(workdir / CHECKPOINT)
+    model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     metrics = job.evaluate(model, split)
     path = workdir / "metrics.json"
     recorded = json.loads(path.read_text()) if path.exists() else {}
     recorded[split] = metrics
-    path.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
+    atomic.write_text(path, json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
     _print_metrics(workdir, metrics)
     return metrics
 
@@ -198,23 +272,16 @@ def _print_metrics(workdir: Path, metrics: dict) -> None:
 
 
 def export(workdir: Path, out: Path | None = None, job=None, model=None) -> Path:
-    """Writes the SavedModel atomically (a half-written export never replaces a good one)."""
+    """Writes the SavedModel atomically: a half-written export never replaces a good one."""
     workdir = Path(workdir)
     out = Path(out or workdir / "export")
     if job is None:
         job = load_run(workdir)
         job.datasets()
-    model = model or keras.saving.load_model(workdir / CHECKPOINT)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
-    try:
-        job.export(model, staging / "model")
-        (staging / "model" / "pipeline.json").write_text(json.dumps({"task": job.name}) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        (staging / "model").rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
+    with atomic.replacing(out) as staging:
+        job.export(model, staging)
+        (staging / "pipeline.json").write_text(json.dumps({"task": job.name}) + "\n")
     print(f"exported {job.name} SavedModel to {out}")
     return out
 

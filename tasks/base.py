@@ -27,6 +27,7 @@ class TrainConfig:
     jit_compile: bool = False  # XLA-compile the training step
     steps_per_execution: int = 32  # steps per tf.function call: no Python between steps
     mixed_precision: bool = False  # float16 compute on a GPU (cuDNN), bfloat16 on a CPU
+    backup_steps: int = 200  # save the training state this often (and every epoch)
 
 
 @dataclasses.dataclass
@@ -67,6 +68,30 @@ class Task(Protocol):
 
 class DataError(ValueError):
     """Bad input data; the message names the file, line or field."""
+
+
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file, a leading byte-order mark dropped.
+
+    A missing or unreadable file is a `DataError` naming it; bytes that are not UTF-8,
+    one naming the file and the line.
+
+    Example:
+    >>> read_text(Path("no/such.txt"))
+    Traceback (most recent call last):
+    tasks.base.DataError: no/such.txt: no such file
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError) as err:  # a folder, no permission, a NUL in the name
+        raise DataError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from None
 
 
 def parse_source(spec: str, known: dict[str, str]) -> tuple[str, str]:

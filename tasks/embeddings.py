@@ -93,9 +93,12 @@ def read_embeddings(path: Path, vocabulary: list[str], seed: int = 0) -> tuple[n
             "(the wrong file, or a different language or casing?)"
         )
     found = np.stack(list(vectors.values()))  # (found, dim)
-    mean, std = found.mean(axis=0), found.std(axis=0)
+    wide = found.astype("float64")  # float32 squares overflow from about 1e19
+    mean, std = wide.mean(axis=0), wide.std(axis=0)
     matrix = np.zeros((len(vocabulary) + 2, dim), dtype="float32")
     matrix[1] = mean
-    matrix[2:] = mean + std * np.random.default_rng(seed).standard_normal(matrix[2:].shape)
+    drawn = mean + std * np.random.default_rng(seed).standard_normal(matrix[2:].shape)
+    big = np.finfo("float32").max
+    matrix[2:] = np.clip(drawn, -big, big)
     matrix[np.fromiter(vectors, dtype="int64") + 2] = found
     return matrix, len(vectors)

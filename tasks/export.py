@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 
 def write_saved_model(path: Path, tracked: list, endpoints: dict) -> None:
@@ -18,3 +19,26 @@ def write_saved_model(path: Path, tracked: list, endpoints: dict) -> None:
     for name, fn in endpoints.items():
         archive.add_endpoint(name, fn)
     archive.write_out(str(path), verbose=False)
+
+
+def endpoint(fn, spec: tf.TensorSpec):
+    """`fn` of one input as an exportable `tf.function` with signature `spec`, which
+    checks the input's shape first: a loaded signature checks only the dtype, and a
+    wrong rank or size would fail deep in the graph with an opaque error rather than
+    "Shape of tensor NAME [...] is not compatible with expected shape [...]"."""
+    return tf.function(lambda x: fn(tf.ensure_shape(x, spec.shape)), input_signature=[spec])
+
+
+def at_least_one(x, axes: tuple[int, ...] = (0,)):
+    """`x` padded with zeros (`""` for strings) to one entry at least along `axes`.
+
+    TF's Conv2D and the Tree-LSTMs fail on an empty batch, and resizing on an empty
+    image: serving runs them on one padding row and slices the results back.
+
+    Example:
+    >>> at_least_one(tf.zeros([0, 2])).shape.as_list()
+    [1, 2]
+    """
+    shape = tf.shape(x)
+    more = [tf.maximum(1 - shape[a], 0) if a in axes else 0 for a in range(x.shape.rank)]
+    return tf.pad(x, [[0, m] for m in more], constant_values=tf.zeros([], x.dtype))

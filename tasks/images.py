@@ -24,13 +24,23 @@ def resize(image, size: int):
     return tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8)
 
 
-def decode_batch(encoded, size: int):
-    """`(batch,)` encoded images -> `(batch, size, size, 3)` uint8."""
-    return tf.map_fn(
-        lambda one: decode(one, size),
-        encoded,
-        fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8),
-    )
+def decode_rows(encoded, size: int):
+    """`(batch,)` encoded images -> `(batch, size, size, 3)` uint8 and `(batch,)` bool
+    `valid`. A row that does not decode (empty, not an image, truncated or corrupt)
+    gets zeros and `valid=False`; the rest of the batch decodes as usual.
+
+    tf.data's `ignore_errors` is the one in-graph way to survive a decoder error, so
+    the rows go through a small dataset that keeps each good row's index.
+    """
+    count = tf.shape(encoded)[0]
+    rows = tf.data.Dataset.from_tensor_slices((tf.range(count), encoded))
+    rows = rows.map(lambda i, one: (i, decode(one, size))).ignore_errors().batch(64)
+    start = (tf.zeros([0], tf.int32), tf.zeros([0, size, size, 3], tf.uint8))
+    index, pixels = rows.reduce(start, lambda got, new: tuple(
+        tf.concat([a, b], 0) for a, b in zip(got, new, strict=True)))  # fmt: skip
+    index = index[:, None]
+    valid = tf.scatter_nd(index, tf.ones_like(index[:, 0], tf.bool), [count])
+    return tf.scatter_nd(index, pixels, tf.stack([count, size, size, 3])), valid
 
 
 def load(path: Path, size: int, max_pixels: int) -> np.ndarray:

@@ -9,6 +9,8 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from tasks import atomic  # noqa: E402
+
 
 def attention_heatmap(weights, rows: list[str], columns: list[str], path: Path, title: str):
     """Saves a `(len(rows), len(columns))` attention matrix as a labelled heatmap."""
@@ -18,7 +20,7 @@ def attention_heatmap(weights, rows: list[str], columns: list[str], path: Path, 
     ax.set_yticks(range(len(rows)), rows)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save(fig, path)
 
 
 def caption_grid(images, captions: list[tuple[str, str]], path: Path, columns: int = 4):
@@ -33,7 +35,7 @@ def caption_grid(images, captions: list[tuple[str, str]], path: Path, columns: i
         ax.text(0.5, -0.04, _wrap(reference), fontsize=7, ha="center", va="top",
                 transform=ax.transAxes)  # fmt: skip
     fig.tight_layout()
-    _save(fig, path)
+    save(fig, path)
 
 
 def attention_over_image(image, weights, words: list[str], path: Path):
@@ -50,16 +52,17 @@ def attention_over_image(image, weights, words: list[str], path: Path):
                   interpolation="bilinear")  # fmt: skip
         ax.set_title(word, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save(fig, path)
 
 
 def _wrap(caption: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(caption, width)) or "(empty)"
 
 
-def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+def save(fig, path: Path) -> None:
+    """Writes `fig` to `path` (its suffix names the format) atomically and closes it."""
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
 
 
@@ -75,7 +78,7 @@ def confusion(matrix, classes, path: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     fig.tight_layout()
-    _save(fig, path)
+    save(fig, path)
 
 
 def series_labels(split, predicted, classes, path: Path, stretch: int = 150) -> None:
@@ -102,4 +105,4 @@ def series_labels(split, predicted, classes, path: Path, stretch: int = 150) -> 
     axes[0].legend(fontsize=8, ncol=len(classes))
     axes[1].set_xlabel("window (time order)")
     fig.tight_layout()
-    _save(fig, path)
+    save(fig, path)

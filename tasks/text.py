@@ -10,6 +10,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tasks import atomic
+
 PAD, UNK, START, END = 0, 1, 2, 3
 SPECIALS = ["[start]", "[end]"]
 LEVELS = ("word", "char")
@@ -76,8 +78,7 @@ def build_vocabulary(texts: list[str], level: str, max_tokens: int) -> list[str]
 
 
 def save_vocabulary(path: Path, vocabulary: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{token}\n" for token in vocabulary), encoding="utf-8")
+    atomic.write_text(path, "".join(f"{token}\n" for token in vocabulary))
 
 
 def load_vocabulary(path: Path) -> list[str]:

@@ -66,11 +66,13 @@ def parse(strings, labelled: bool, arity: int | None = None,
     [[b'4', b'2', b'4']]
     """
     strings = tf.convert_to_tensor(strings, tf.string)
-    spaced = tf.strings.regex_replace(strings, r"([()])", r" \1 ")
-    t = tf.strings.split(spaced).to_tensor(default_value="")  # (B, L) tokens
+    split = tf.strings.split(tf.strings.regex_replace(strings, r"([()])", r" \1 "))
+    too_long = split.row_lengths() > max_tokens  # emptied before padding to (B, L)
+    error = tf.where(too_long, 7, 0)
+    keep = split.with_flat_values(tf.repeat(~too_long, split.row_lengths()))
+    t = tf.ragged.boolean_mask(split, keep).to_tensor(default_value="")  # (B, L) tokens
     real = t != ""
     is_open = t == "("
-    error = tf.where(tf.reduce_sum(tf.cast(real, tf.int32), 1) > max_tokens, 7, 0)
     labels = tf.fill(tf.shape(t), "")
     if labelled:  # the token after "(" is the node's label: move it onto the "("
         is_label = _shift(is_open, 1, False) & real
@@ -92,7 +94,7 @@ def parse(strings, labelled: bool, arity: int | None = None,
     after = tf.cumsum(step, axis=1)  # depth after each token
     before = after - step  # depth before it: a node's parent sits at this depth
     count = tf.reduce_sum(tf.cast(real, tf.int32), 1)
-    last = tf.gather(after, tf.maximum(count - 1, 0), batch_dims=1)
+    last = tf.reduce_sum(step, 1)  # the depth after the last token
     error = _first_error(error, count == 0, 1)
     error = _first_error(error, tf.reduce_any(real & (after < 0), 1) | (last != 0), 2)
     tops = tf.reduce_sum(tf.cast(is_node & (before == 0), tf.int32), 1)
@@ -121,12 +123,18 @@ def parse(strings, labelled: bool, arity: int | None = None,
     children, error = _children(parent, arity, error)
     broken = error > 0
     return {
-        "tokens": tf.where(broken[:, None], "", tokens),
-        "labels": tf.where(broken[:, None], "", labels),
-        "children": tf.where(broken[:, None, None], -1, children),
-        "leaves": tf.where(broken[:, None], "", leaves),
+        "tokens": _widen(tf.where(broken[:, None], "", tokens), ""),
+        "labels": _widen(tf.where(broken[:, None], "", labels), ""),
+        "children": _widen(tf.where(broken[:, None, None], -1, children), -1),
+        "leaves": _widen(tf.where(broken[:, None], "", leaves), ""),
         "error": error,
     }
+
+
+def _widen(x, fill):
+    """`x` padded with `fill` to one column at least (a batch of empty trees still runs)."""
+    more = tf.maximum(1 - tf.shape(x)[1], 0)
+    return tf.pad(x, [[0, 0], [0, more]] + [[0, 0]] * (x.shape.rank - 2), constant_values=fill)
 
 
 def _first_error(error, condition, code: int):
@@ -188,7 +196,7 @@ def check(strings: list[str], origins: list[str], labelled: bool, chunk: int = 5
 
 def words(tree: str, labelled: bool) -> list[str]:
     """The words of one tree in reading order, read with a regular expression (for
-    vocabularies; `parse` is the checked reader).
+    vocabularies; `parse` is the checked reader). White space is ASCII's, as in `parse`.
 
     Example:
     >>> words("(3 (2 It) (4 (4 works) (2 .)))", labelled=True)
@@ -197,5 +205,5 @@ def words(tree: str, labelled: bool) -> list[str]:
     ['[MAX', '2', '9']
     """
     if labelled:  # every word sits in a pre-terminal "(label word)"
-        return re.findall(r"\(\s*[^\s()]+\s+([^\s()]+)\s*\)", tree)
-    return re.findall(r"[^\s()]+", tree)
+        return re.findall(r"\(\s*[^\s()]+\s+([^\s()]+)\s*\)", tree, re.ASCII)
+    return re.findall(r"[^\s()]+", tree, re.ASCII)

@@ -8,7 +8,7 @@ import tensorflow as tf
 from tasks import images, text
 from tasks.caption.config import CaptionConfig
 from tasks.caption.model import encode
-from tasks.export import write_saved_model
+from tasks.export import at_least_one, endpoint, write_saved_model
 
 IMAGES = tf.TensorSpec([None], tf.string, name="images")
 
@@ -18,10 +18,11 @@ class Captioner:
 
     `beam` and `greedy` take a `(batch,)` string tensor of encoded JPEG, PNG, GIF or
     BMP images (any size, grayscale or RGBA too) and return `{"caption": (batch,)
-    strings, "score": (batch,) float32}`; resizing and normalisation are inside. A
-    batch holding undecodable bytes fails with `InvalidArgumentError` (the serving
-    process carries on). `pixels` captions `(batch, S, S, 3)` uint8 images that are
-    already decoded and resized, as evaluation does.
+    strings, "score": (batch,) float32, "valid": (batch,) bool}`; resizing and
+    normalisation are inside. A row that does not decode (empty, not an image,
+    truncated or corrupt) gets caption `""`, score 0 and `valid=False`; the rest of
+    the batch is captioned as usual. `pixels` captions `(batch, S, S, 3)` uint8 images
+    that are already decoded and resized, as evaluation does.
 
     Example:
     >>> captioner = Captioner(model, vocabulary, cfg)  # doctest: +SKIP
@@ -33,26 +34,27 @@ class Captioner:
         self.vocabulary = vocabulary
         self.cfg = cfg
         size, beam = cfg.data.image_size, cfg.decode.beam_size
-        self.beam = tf.function(
-            lambda images_: self.caption(images.decode_batch(images_, size), beam),
-            input_signature=[IMAGES],
-        )
-        self.greedy = tf.function(
-            lambda images_: self.caption(images.decode_batch(images_, size), 1),
-            input_signature=[IMAGES],
-        )
-        self.pixels = tf.function(
-            lambda pixels: self.caption(pixels, beam),
-            input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)],
-        )
+        self.beam = endpoint(lambda encoded: self.encoded(encoded, beam), IMAGES)
+        self.greedy = endpoint(lambda encoded: self.encoded(encoded, 1), IMAGES)
+        self.pixels = endpoint(lambda pixels: self.caption(pixels, beam),
+                               tf.TensorSpec([None, size, size, 3], tf.uint8))  # fmt: skip
+
+    def encoded(self, encoded, beam_size: int) -> dict:
+        """`(batch,)` encoded images -> `caption`, `score` and `valid` per row."""
+        pixels, valid = images.decode_rows(encoded, self.cfg.data.image_size)
+        out = self.caption(pixels, beam_size)
+        return {"caption": tf.where(valid, out["caption"], ""),
+                "score": tf.where(valid, out["score"], 0.0), "valid": valid}  # fmt: skip
 
     def caption(self, pixels, beam_size: int) -> dict:
-        grid, pooled = encode(self.model, pixels)
+        count = tf.shape(pixels)[0]
+        grid, pooled = encode(self.model, at_least_one(pixels))
         tokens, scores = text.generate(
             self.model.get_layer("decoder"), grid, pooled, self.cfg.data.max_length + 1,
             beam_size, self.cfg.decode.alpha,
         )  # fmt: skip
-        return {"caption": text.detokenize(tokens, self.vocabulary, "word"), "score": scores}
+        captions = text.detokenize(tokens[:count], self.vocabulary, "word")
+        return {"caption": captions, "score": scores[:count]}
 
     def export(self, path: Path) -> None:
         """Writes a SavedModel with `serving_default` (beam search) and `greedy`."""

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tasks import images
-from tasks.base import DataError, parse_source, random_split
+from tasks.base import DataError, parse_source, random_split, read_text
 from tasks.caption import shapes
 
 SOURCES = {
@@ -48,17 +48,23 @@ def load(source: str, size: int, image_size: int, seed: int, max_pixels: int) ->
 
 def _caption_rows(path: Path) -> list[tuple[int, str, str]]:
     """`(line, image name, caption)` rows of a CSV or Flickr8k token file."""
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path)
     rows = []
     if text.split("\n", 1)[0].strip().lower().replace(" ", "") == "image,caption":
-        for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
-            if number == 1 or not row:
-                continue
-            if len(row) < 2:
-                raise DataError(f"{path}:{number}: expected 'image,caption', got {row!r}")
-            rows.append((number, row[0].strip(), ",".join(row[1:]).strip()))
+        reader = csv.reader(io.StringIO(text, newline=""))
+        number = 1  # the line the next row starts on (a quoted caption may hold newlines)
+        try:
+            for row in reader:
+                number, start = reader.line_num + 1, number
+                if start == 1 or not row:
+                    continue
+                if len(row) < 2:
+                    raise DataError(f"{path}:{start}: expected 'image,caption', got {row!r}")
+                rows.append((start, row[0].strip(), ",".join(row[1:]).strip()))
+        except csv.Error as err:
+            raise DataError(f"{path}:{number}: {err}") from None
         return rows
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         name, tab, caption = line.partition("\t")
@@ -66,6 +72,22 @@ def _caption_rows(path: Path) -> list[tuple[int, str, str]]:
             raise DataError(f"{path}:{number}: expected 'name.jpg#k<TAB>caption', got {line!r}")
         rows.append((number, name.split("#")[0].strip(), caption.strip()))
     return rows
+
+
+def _image_path(image_dir: Path, name: str, origin: str) -> Path:
+    """The image file `name` in `image_dir`; one outside it (`..`, an absolute path, a
+    symbolic link out) is refused, as a data file must not reach other files."""
+    try:
+        path = (image_dir / name).resolve()
+        inside = path.is_relative_to(image_dir.resolve())
+        found = inside and path.is_file()
+    except (OSError, ValueError, RuntimeError) as err:  # a NUL, a name too long, a link loop
+        raise DataError(f"{origin}: bad image name {name!r} ({err})") from None
+    if not inside:
+        raise DataError(f"{origin}: image {name!r} is outside the image folder {image_dir}")
+    if not found:
+        raise DataError(f"{origin}: image {name} not found in {image_dir}")
+    return path
 
 
 def read_folder(folder: Path, image_size: int, max_pixels: int) -> list[Example]:
@@ -77,19 +99,20 @@ def read_folder(folder: Path, image_size: int, max_pixels: int) -> list[Example]
         raise DataError(f"{folder}: no caption file (looked for {', '.join(CAPTION_FILES)})")
     captions_file = found[0]
     image_dir = next(folder / d for d in IMAGE_FOLDERS if (folder / d).is_dir())
-    by_image: dict[str, list[str]] = {}
-    first_line: dict[str, int] = {}
+    by_image: dict[Path, list[str]] = {}
+    first_line: dict[Path, int] = {}
     for number, name, caption in _caption_rows(captions_file):
         if not caption:
             raise DataError(f"{captions_file}:{number}: empty caption for {name}")
-        if not (image_dir / name).is_file():
-            raise DataError(f"{captions_file}:{number}: image {name} not found in {image_dir}")
-        by_image.setdefault(name, []).append(caption)
-        first_line.setdefault(name, number)
+        path = _image_path(image_dir, name, f"{captions_file}:{number}")
+        by_image.setdefault(path, []).append(caption)
+        first_line.setdefault(path, number)
+    if not by_image:
+        raise DataError(f"{captions_file}: no captions")
     return [
-        Example(images.load(image_dir / name, image_size, max_pixels), caps,
-                f"{captions_file}:{first_line[name]}")
-        for name, caps in by_image.items()
+        Example(images.load(path, image_size, max_pixels), caps,
+                f"{captions_file}:{first_line[path]}")
+        for path, caps in by_image.items()
     ]  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tasks import plots, text
+from tasks import atomic, plots, text
 from tasks.base import DataError, Splits
 from tasks.caption import metrics, sources
 from tasks.caption import model as captioning
@@ -67,8 +67,8 @@ class CaptionTask:
         if path.exists():  # resumed, evaluated or exported later: the same features
             holder.load_weights(path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            holder.save_weights(path)
+            with atomic.replacing(path) as tmp:
+                holder.save_weights(tmp)
         return encoder
 
     def _dataset(self, split: str) -> tf.data.Dataset:

@@ -27,10 +27,12 @@ Example:
 """
 
 import random
+import re
 import statistics
 from pathlib import Path
 
-from tasks.base import DataError
+from tasks import atomic, trees
+from tasks.base import DataError, read_text
 
 OPERATORS = ("[MIN", "[MAX", "[MED", "[SM")  # the released order: the draws depend on it
 END = "]"
@@ -90,7 +92,7 @@ def evaluate(expression: str) -> int:
     >>> evaluate("[MAX 2 [MED 0 1 ] 9 ]"), evaluate("[MED 1 4 6 9 ]")
     (9, 5)
     """
-    tokens = expression.split()
+    tokens = re.findall(r"\S+", expression, re.ASCII)  # split as `tasks.trees` splits
     if tokens.count("(") != tokens.count(")"):
         raise DataError("unbalanced brackets ( ) in the expression")
     stack: list[tuple[str, list[int]]] = []
@@ -128,12 +130,10 @@ def read(path: Path) -> list[tuple[int, str]]:
 
     Lines are `label<TAB>expression` (nyu-mll `train_d20s.tsv`, `test_d20s.tsv`) or,
     after a `Source<TAB>Target` header, `expression<TAB>label` (Long Range Arena's
-    `basic_*.tsv`). Blank lines at the end are ignored.
+    `basic_*.tsv`). Blank lines at the end are ignored. Every expression must also
+    parse as a tree (`tasks.trees`, as the model reads it).
     """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeError) as error:
-        raise DataError(f"{path}: cannot read the ListOps file: {error}") from error
+    lines = [line.rstrip("\r") for line in read_text(Path(path)).split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     swap = bool(lines) and lines[0].strip() == LRA_HEADER
@@ -155,12 +155,14 @@ def read(path: Path) -> list[tuple[int, str]]:
         except DataError as error:
             raise DataError(f"{path}:{number}: {error}") from None
         examples.append((int(label), expression.strip()))
+    origins = [f"{path}:{number}" for number in range(start + 1, len(lines) + 1)]
+    trees.check([x for _, x in examples], origins, labelled=False)
     return examples
 
 
 def write(path: Path, examples: list[tuple[int, str]]) -> None:
     """Writes `label<TAB>expression` lines, the released format that `read` reads."""
-    Path(path).write_text("".join(f"{y}\t{x}\n" for y, x in examples), encoding="utf-8")
+    atomic.write_text(path, "".join(f"{y}\t{x}\n" for y, x in examples))
 
 
 def length_and_depth(expression: str) -> tuple[int, int]:

@@ -9,11 +9,12 @@ A window of N days is labelled by the log return over the next H days: down, fla
 
 import csv
 import datetime
+import io
 from pathlib import Path
 
 import numpy as np
 
-from tasks.base import DataError
+from tasks.base import DataError, read_text
 
 CLASSES = ("down", "flat", "up")
 REQUIRED = ("date", "open", "high", "low", "close", "volume")
@@ -34,20 +35,25 @@ def read(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _read_file(file: Path) -> dict[str, tuple[list, list]]:
-    with file.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
+    reader = csv.reader(io.StringIO(read_text(file), newline=""))
+    tickers: dict[str, tuple[list, list]] = {}
+    start = 1  # the line the next row starts on (a quoted field may hold newlines)
+    try:
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise DataError(f"{file}: missing column(s) {', '.join(missing)}; has {header}")
         index = {c: header.index(c) for c in (*REQUIRED, "ticker") if c in header}
-        tickers: dict[str, tuple[list, list]] = {}
-        for line, row in enumerate(reader, 2):
+        start = reader.line_num + 1
+        for row in reader:
+            line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) < len(header):
                 raise DataError(f"{file}:{line}: expected {len(header)} fields, got {len(row)}")
             ticker = row[index["ticker"]].strip() if "ticker" in index else file.stem
+            if not ticker:
+                raise DataError(f"{file}:{line}: empty ticker")
             dates, values = tickers.setdefault(ticker, ([], []))
             date = _date(row[index["date"]], file, line)
             if dates and date <= dates[-1]:
@@ -58,6 +64,10 @@ def _read_file(file: Path) -> dict[str, tuple[list, list]]:
                 )
             dates.append(date)
             values.append([_number(row[index[c]], c, file, line) for c in REQUIRED[1:]])
+    except csv.Error as err:
+        raise DataError(f"{file}:{start}: {err}") from None
+    if not tickers:
+        raise DataError(f"{file}: no rows after the header")
     return tickers
 
 

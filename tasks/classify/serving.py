@@ -8,7 +8,7 @@ import tensorflow as tf
 from tasks import images, trees
 from tasks.classify.config import ClassifyConfig
 from tasks.classify.tree_inputs import arity, model_inputs
-from tasks.export import write_saved_model
+from tasks.export import at_least_one, endpoint, write_saved_model
 
 
 class Classifier:
@@ -19,10 +19,11 @@ class Classifier:
     Series: `windows`, float32 `(batch, days, 5)` raw open, high, low, close, volume
     of the trained window length. Trees: `trees`, `(batch,)` bracketed strings in
     the trained notation (node labels are ignored), parsed inside the graph. All
-    return `label` (class names), `probabilities` and `valid`: a window with a NaN,
-    infinite, zero or negative price, or a negative volume, or a tree that does not
-    parse, gets label `""`, zero probabilities and `valid=False`; trees also return
-    `error`, why a tree did not parse (`""` when it did).
+    return `label` (class names), `probabilities` and `valid`: a clip without frames
+    or pixels, a window with a NaN, infinite, zero or negative price, or a negative
+    volume, or a tree that does not parse, gets label `""`, zero probabilities and
+    `valid=False`; trees also return `error`, why a tree did not parse (`""` when it
+    did). An input of the wrong dtype, rank or size is refused with a clear error.
 
     Example:
     >>> classifier = Classifier(model, "series", ("up", "down"), cfg)  # doctest: +SKIP
@@ -36,14 +37,13 @@ class Classifier:
         self.cfg = cfg
         self.labelled = labelled
         if modality == "tree":
-            spec = tf.TensorSpec([None], tf.string, name="trees")
-            self.serve = tf.function(self._trees, input_signature=[spec])
+            self.serve = endpoint(self._trees, tf.TensorSpec([None], tf.string, name="trees"))
         elif modality == "video":
             spec = tf.TensorSpec([None, None, None, None, 3], tf.uint8, name="frames")
-            self.serve = tf.function(self._video, input_signature=[spec])
+            self.serve = endpoint(self._video, spec)
         else:
             spec = tf.TensorSpec([None, cfg.data.window, 5], tf.float32, name="windows")
-            self.serve = tf.function(self._series, input_signature=[spec])
+            self.serve = endpoint(self._series, spec)
 
     def _outputs(self, probabilities, valid):
         labels = tf.gather(tf.constant(self.classes), tf.argmax(probabilities, axis=-1))
@@ -55,14 +55,18 @@ class Classifier:
 
     def _video(self, frames):
         data = self.cfg.data
+        count = tf.shape(frames)[0]
+        valid = tf.fill([count], tf.reduce_all(tf.shape(frames)[1:4] > 0))
+        frames = at_least_one(frames, axes=(0, 1, 2, 3))  # no frames or pixels: zeros
         shape = tf.shape(frames)  # (batch, time, height, width, 3)
         last = tf.cast(shape[1] - 1, tf.float32)
         picks = tf.cast(tf.round(tf.linspace(0.0, last, data.frames)), tf.int32)
-        clips = tf.reshape(tf.gather(frames, picks, axis=1), [-1, shape[2], shape[3], 3])
+        clips = tf.gather(frames, picks, axis=1)
+        clips = tf.reshape(clips, [shape[0] * data.frames, shape[2], shape[3], 3])
         clips = images.resize(clips, data.frame_size)
-        clips = tf.reshape(clips, [-1, data.frames, data.frame_size, data.frame_size, 3])
-        probabilities = self.model(tf.cast(clips, tf.float32))
-        return self._outputs(probabilities, tf.ones([shape[0]], tf.bool))
+        clips = tf.reshape(clips, [shape[0], data.frames, data.frame_size, data.frame_size, 3])
+        probabilities = self.model(tf.cast(clips, tf.float32))[:count]
+        return self._outputs(probabilities, valid)
 
     def _series(self, windows):
         prices, volume = windows[..., :4], windows[..., 4]

@@ -9,6 +9,7 @@ Trees are kept as their bracketed text (`labelled` tells the notation, see
 """
 
 import random
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tasks import images, trees
-from tasks.base import DataError, parse_source, random_split
+from tasks.base import DataError, parse_source, random_split, read_text
 from tasks.classify import listops, moving_shapes, ohlcv, regimes
 from tasks.classify.config import DataConfig
 
@@ -34,6 +35,7 @@ SST_CLASSES = {
     "fine": ("very negative", "negative", "neutral", "positive", "very positive"),
     "binary": ("negative", "positive"),
 }
+FINE_LABELS = ("0", "1", "2", "3", "4")  # SST node labels
 VIDEO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
@@ -208,8 +210,9 @@ def _listops_files(folder: Path, prefixes: tuple[str, ...]) -> list[tuple[int, s
 
 
 def _sst_splits(folder: Path, cfg: DataConfig) -> dict[str, Split]:
-    """`train.txt`, `dev.txt`, `test.txt`: one labelled tree a line, the root's label
-    (0-4) the class; in `binary` mode, neutral roots (2) are left out, 0-1 negative."""
+    """`train.txt`, `dev.txt`, `test.txt`: one labelled tree a line, every node labelled
+    0-4, the root's label the class; in `binary` mode, neutral roots (2) are left out,
+    0-1 negative."""
     if cfg.sst_mode not in SST_CLASSES:
         raise DataError(f"data.sst_mode must be one of {tuple(SST_CLASSES)}, got {cfg.sst_mode!r}")
     parts = {}
@@ -217,17 +220,22 @@ def _sst_splits(folder: Path, cfg: DataConfig) -> dict[str, Split]:
         path = folder / file
         if not path.exists():
             raise DataError(f"{path}: missing (sst:DIR needs train.txt, dev.txt and test.txt)")
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text(path).split("\n")
         numbered = [
             (f"{path}:{i}", line.strip()) for i, line in enumerate(lines, 1) if line.strip()
         ]
         trees.check([t for _, t in numbered], [o for o, _ in numbered], labelled=True)
         examples = []
         for origin, tree in numbered:
-            root = tree[1:].split(maxsplit=1)[0]
-            if root not in ("0", "1", "2", "3", "4"):
-                raise DataError(f"{origin}: the root label must be 0-4, got {root!r}")
-            label = int(root)
+            if not tree.startswith("("):  # one bare word is a tree to the parser
+                raise DataError(f"{origin}: expected '(label ...)', got {tree[:80]!r}")
+            labels = re.findall(r"\(\s*([^\s()]+)", tree, re.ASCII)  # the root's first
+            if labels[0] not in FINE_LABELS:
+                raise DataError(f"{origin}: the root label must be 0-4, got {labels[0]!r}")
+            for node in labels[1:]:
+                if node not in FINE_LABELS:
+                    raise DataError(f"{origin}: node labels must be 0-4, got {node!r}")
+            label = int(labels[0])
             if cfg.sst_mode == "binary":
                 if label == 2:
                     continue

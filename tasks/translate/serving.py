@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from tasks import text, trees
-from tasks.export import write_saved_model
+from tasks.export import at_least_one, endpoint, write_saved_model
 from tasks.translate import model as seq2seq
 from tasks.translate.config import TranslateConfig
 
@@ -71,10 +71,8 @@ class Translator:
         self.source_vectorizer.build((None,))  # ExportArchive tracks built layers only
         self.trees = TreeSource(source_vocab) if cfg.model.encoder == "treelstm" else None
         spec = TREES if self.trees else SENTENCES
-        self.beam = tf.function(
-            lambda batch: self.translate(batch, cfg.decode.beam_size), input_signature=[spec]
-        )
-        self.greedy = tf.function(lambda batch: self.translate(batch, 1), input_signature=[spec])
+        self.beam = endpoint(lambda batch: self.translate(batch, cfg.decode.beam_size), spec)
+        self.greedy = endpoint(lambda batch: self.translate(batch, 1), spec)
 
     def encode(self, sentences):
         """`(batch,)` strings -> `(batch, S)` int32 ids (for trees: ids and children),
@@ -92,14 +90,15 @@ class Translator:
         return tf.where(empty[:, None] & first[None, :], text.UNK, ids), empty
 
     def translate(self, sentences, beam_size: int) -> dict:
-        ids, empty = self.encode(sentences)
+        count = tf.shape(sentences)[0]  # an empty batch runs one "" row (Tree-LSTMs need one)
+        ids, empty = self.encode(at_least_one(sentences))
         tokens, scores = seq2seq.generate(
             self.model, ids, self.cfg.data.max_length + 1, self.cfg.decode, beam_size
         )
         translation = text.detokenize(tokens, self.target_vocab, self.cfg.data.tokens)
         return {
-            "translation": tf.where(empty, "", translation),
-            "score": tf.where(empty, 0.0, scores),
+            "translation": tf.where(empty, "", translation)[:count],
+            "score": tf.where(empty, 0.0, scores)[:count],
         }
 
     def export(self, path: Path) -> None:

@@ -7,7 +7,7 @@ own splits (a missing validation split is carved from train).
 
 from pathlib import Path
 
-from tasks.base import DataError, parse_source, random_split
+from tasks.base import DataError, parse_source, random_split, read_text
 from tasks.translate import toy_pairs
 from tasks.translate.toy_pairs import Pair
 
@@ -35,15 +35,7 @@ def load(source: str, size: int, seed: int) -> dict[str, list[Pair]]:
 
 
 def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from None
-    lines = text.split("\n")
+    lines = read_text(path).split("\n")
     return lines[:-1] if lines[-1] == "" else lines
 
 

@@ -79,22 +79,25 @@ class TranslateTask:
         self.examples[split] = [p for p, k in zip(pairs, keep, strict=True) if k]
         keep = tf.constant(keep)
         target = tf.ragged.boolean_mask(target, keep)
+        batch = self.cfg.train.batch_size
         if self.tree_source:  # parsed in the pipeline, as in the SavedModel
             reader = TreeSource(self.source_vocab)
             trees = tf.constant([p.tree for p in self.examples[split]])
             ds = tf.data.Dataset.from_tensor_slices((trees, target))
             ds = ds.map(lambda tree, target: (reader.single(tree), target)).cache()
-        else:
-            ds = tf.data.Dataset.from_tensor_slices((tf.ragged.boolean_mask(source, keep), target))
-        if split == "train":
-            ds = ds.shuffle(len(self.examples[split]), seed=self.cfg.train.seed)
-        padding = ((0, -1), 0, 0) if self.tree_source else (0, 0, 0)
-        return (
-            ds.map(_teacher_forcing)
-            .padded_batch(self.cfg.train.batch_size, padding_values=padding)
-            .map(_with_weights)
-            .prefetch(tf.data.AUTOTUNE)
-        )
+            ds = self._shuffled(ds, split).map(_teacher_forcing)
+            ds = ds.padded_batch(batch, padding_values=((0, -1), 0, 0))
+        else:  # shuffled indices, then one gather and pad per batch, not a map per pair
+            source = tf.ragged.boolean_mask(source, keep)
+            ds = self._shuffled(tf.data.Dataset.range(len(self.examples[split])), split)
+            ds = ds.batch(batch).map(lambda i: _padded_pairs(source, target, i))
+        return ds.map(_with_weights).prefetch(tf.data.AUTOTUNE)
+
+    def _shuffled(self, ds: tf.data.Dataset, split: str) -> tf.data.Dataset:
+        """Training examples in a new seeded order each epoch (one draw per iterator)."""
+        if split != "train":
+            return ds
+        return ds.shuffle(len(self.examples[split]), seed=self.cfg.train.seed)
 
     # -- model --------------------------------------------------------------
 
@@ -183,6 +186,18 @@ class TranslateTask:
 
 def _teacher_forcing(source, target):
     return source, *text.teacher_forcing(target)
+
+
+def _padded_pairs(source, target, indices):
+    """The pairs at `indices` as `_teacher_forcing` and `padded_batch` would make them."""
+    target = tf.gather(target, indices)
+    rows = [target.nrows(), 1]
+    target = tf.concat([tf.fill(rows, text.START), target, tf.fill(rows, text.END)], axis=1)
+    return (
+        tf.gather(source, indices).to_tensor(),
+        target[:, :-1].to_tensor(),
+        target[:, 1:].to_tensor(),
+    )
 
 
 def _with_weights(source, target_in, target_out):

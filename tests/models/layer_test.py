@@ -30,7 +30,7 @@ def run_layer_test(layer_cls, init_kwargs: dict, inputs: dict, tmp_path):
 
     path = tmp_path / "layer.keras"
     model.save(path)
-    restored = keras.saving.load_model(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
     got = keras.tree.map_structure(keras.ops.convert_to_numpy, restored(inputs))
     for a, b in zip(keras.tree.flatten(expected), keras.tree.flatten(got), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -82,3 +82,18 @@ def test_generate_shapes_and_banned_tokens():
         tokens = np.asarray(tokens)
         assert tokens.shape == (2, 1, 6) and np.asarray(scores).shape == (2, 1)
         assert not np.isin(tokens, [0, 2, 5]).any()
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong"])
+def test_step_rows_of_an_example_share_its_memory(attention):
+    """Three rows (beams) per example over unrepeated memory: as if each had its own copy."""
+    decoder = AttentionDecoder(VOCAB, 8, 4, attention=attention)
+    tokens, memory, summary = _batch()
+    mask = np.array([[True] * 5, [True] * 3 + [False] * 2])
+    decoder(tokens, memory, summary, memory_mask=mask)
+    states = [np.repeat(s, 3, axis=0) for s in decoder.initial_state(summary)]
+    beams = np.repeat(tokens[:, 0], 3)  # (6,)
+    keys = decoder.keys(memory)
+    shared, _ = decoder.step(beams, states, memory, keys, mask)
+    own, _ = decoder.step(beams, states, *(np.repeat(x, 3, axis=0) for x in (memory, keys, mask)))
+    np.testing.assert_allclose(shared, own, atol=1e-6)

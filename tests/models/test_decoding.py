@@ -91,3 +91,47 @@ def test_beam_of_one_is_greedy():
 
 def test_length_penalty_is_gnmt():
     assert float(decoding.length_penalty(7, 1.0)) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_context_goes_with_its_example(beam):
+    """A per-example context reaches the rows of its example, as if carried in the states."""
+    step, init = _model(5, batch=4)
+    bias = np.random.default_rng(6).normal(size=(4, 5)).astype("float32")
+
+    def with_context(tokens, states, bias):  # bias: (examples computed, 5)
+        per_row = ops.repeat(bias, tokens.shape[0] // bias.shape[0], axis=0)
+        return step(tokens, [states[0] + per_row])
+
+    def carried(tokens, states):  # the same model, its bias repeated into the states
+        logits, (h,) = step(tokens, [states[0] + states[1]])
+        return logits, [h, states[1]]
+
+    init, bias = ops.convert_to_tensor(init), ops.convert_to_tensor(bias)
+    if beam == 1:
+        got = decoding.greedy_search(with_context, [init], START, END, 6, [bias])
+        want = decoding.greedy_search(carried, [init, bias], START, END, 6)
+    else:
+        rows = [decoding.repeat_beams(x, beam) for x in (init, bias)]
+        got = decoding.beam_search(with_context, rows[:1], START, END, 6, beam, 0.6, 2, [bias])
+        want = decoding.beam_search(carried, rows, START, END, 6, beam, 0.6, 2)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], atol=1e-6)
+
+
+def test_finished_examples_are_not_computed():
+    """Example 0 ends at once; example 1 never ends: steps then compute example 1 only."""
+    rows = []
+
+    def step(tokens, states, prefer):  # prefer: (examples computed,) the favourite token
+        rows.append(int(tokens.shape[0]))
+        prefer = ops.repeat(prefer, tokens.shape[0] // prefer.shape[0], axis=0)
+        return 5.0 * ops.one_hot(prefer, VOCAB), states
+
+    prefer = ops.convert_to_tensor([END, 2], "int32")
+    tokens, _ = decoding.greedy_search(step, [ops.zeros((2, 1))], START, END, 4, [prefer])
+    assert np.asarray(tokens).tolist() == [[END] * 4, [2] * 4] and rows == [2, 1, 1, 1]
+    rows.clear()
+    states = [ops.zeros((4, 1))]
+    tokens, _ = decoding.beam_search(step, states, START, END, 4, 2, context=[prefer])
+    assert np.asarray(tokens)[:, 0].tolist() == [[END] * 4, [2] * 4] and rows == [4, 4, 2, 2]

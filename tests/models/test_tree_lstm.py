@@ -142,6 +142,34 @@ def test_matches_the_recursive_reference_outputs_and_gradients(kind, leaf_inputs
 
 
 @pytest.mark.parametrize("kind", ["childsum", "nary"])
+def test_children_narrower_than_arity_and_of_a_width_unknown_when_traced(kind):
+    layer = _layer(kind)  # N-ary: arity 3, given at most 2 children
+    rng = random.Random(3)
+    trees = [_random_tree(rng, size, 2) for size in (3, 8, 13)]
+    features, children = _batch(trees)
+    features, weights = tf.constant(features), tf.sin(tf.range(UNITS, dtype=tf.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None], tf.int32)])
+    def batched(children):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            nodes, _ = layer(features, children)
+            loss = tf.reduce_sum(nodes * weights)
+        return nodes, tape.gradient(loss, [features, *layer.trainable_weights])
+
+    with tf.GradientTape() as tape:
+        tape.watch(features)
+        expected = _reference(layer, features, [[list(k) for k in t] for t in trees])
+        loss = sum(tf.reduce_sum(h * weights) for tree in expected for h in tree)
+    want = tape.gradient(loss, [features, *layer.trainable_weights])
+    nodes, grads = batched(children)
+    for t, tree in enumerate(trees):
+        np.testing.assert_allclose(nodes[t, : len(tree)], np.stack(expected[t]), atol=1e-5)
+    for got, wanted in zip(grads, want, strict=True):
+        np.testing.assert_allclose(tf.convert_to_tensor(got), wanted, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["childsum", "nary"])
 def test_padding_and_batch_company_never_change_a_tree(kind):
     layer = _layer(kind)
     tree = _random_tree(random.Random(7), 6, 3)

@@ -25,8 +25,9 @@ def test_cli_switches_become_train_settings(monkeypatch, flags, expected):
     seen = {}
     monkeypatch.setattr(run, "train", lambda *args: seen.setdefault("args", args))
     cli.main(["train", "--task", "translate", "--set", "units=8", *flags])
-    task, data, preset, settings, workdir, epochs = seen["args"]
+    task, data, preset, settings, workdir, epochs, strategy = seen["args"]
     assert settings == ["units=8", *expected]
+    assert strategy == "default"
     config = run.resolve_config(task, data, preset, settings, epochs)
     assert config.train.mixed_precision == ("--mixed-precision" in flags)
     assert config.train.jit_compile == ("--jit-compile" in flags)

@@ -151,8 +151,11 @@ def test_write_then_read_round_trips(tmp_path):
 
 def test_read_long_range_arena_files_with_their_header(tmp_path):
     path = tmp_path / "basic_test.tsv"
-    path.write_text(f"Source\tTarget\n{ONE}\t0\n[MAX 2 9 ]\t9\n")
-    assert listops.read(path) == [(0, ONE), (9, "[MAX 2 9 ]")]
+    path.write_text(f"Source\tTarget\n{ONE}\t0\n( ( ( [MAX 2 ) 9 ) ] )\t9\n")
+    assert listops.read(path) == [(0, ONE), (9, "( ( ( [MAX 2 ) 9 ) ] )")]
+    path.write_text("Source\tTarget\n[MAX 2 9 ]\t9\n")  # evaluates, but is no tree
+    with pytest.raises(DataError, match="basic_test.tsv:2: more than one tree"):
+        listops.read(path)
 
 
 @pytest.mark.parametrize(

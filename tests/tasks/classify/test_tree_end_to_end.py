@@ -42,7 +42,7 @@ def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     job = run.load_run(workdir)
     job.datasets()
     trees = job.data.splits["test"].x[:6].tolist()
-    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras")
+    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras", safe_mode=True)
     here = job.classifier(model).serve(np.array(trees))
     fresh = _reload(workdir / "export", {"good": trees, "bad": HOSTILE, "none": []}, tmp_path)
     assert fresh["good"]["label"] == [b.decode() for b in here["label"].numpy()]
@@ -74,7 +74,7 @@ def test_sst_every_node_supervised_with_frozen_pretrained_vectors(tmp_path, mode
                               f"sst_mode={mode}", f"embeddings={glove}",
                               "freeze_embeddings=true")  # fmt: skip
     assert metrics["examples"] == (40 if mode == "fine" else 32)
-    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras")
+    model = keras.saving.load_model(workdir / "checkpoints" / "best.keras", safe_mode=True)
     vocabulary = model.get_layer("lookup").get_vocabulary()
     table = model.get_layer("embedding").get_weights()[0]  # (vocab + 2, 3), kept frozen
     for word, vector in vectors.items():
