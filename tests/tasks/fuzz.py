@@ -133,6 +133,11 @@ def export_tiny(task: str, settings: list[str], folder: Path) -> Path:
     return folder / "export"
 
 
+def export_kinds(task: str, kinds: dict[str, list[str]], folder: Path) -> dict[str, Path]:
+    """`export_tiny` once per input kind (name -> settings): name -> export folder."""
+    return {kind: export_tiny(task, settings, folder / kind) for kind, settings in kinds.items()}
+
+
 def refused(fn, **inputs) -> None:
     """`fn(**inputs)` with a wrong dtype, rank, size or name is refused at the signature's
     boundary: a `TypeError`, or an `InvalidArgumentError` naming what was expected."""

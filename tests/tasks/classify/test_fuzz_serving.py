@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tasks import trees
 from tests.tasks.fuzz import (
-    export_tiny,
+    export_kinds,
     refused,
     serve_in_fresh_process,
     tree_bytes,
@@ -27,8 +27,7 @@ OUTPUTS = {"label": tf.string, "probabilities": tf.float32, "valid": tf.bool}
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("classify")
-    return {kind: export_tiny("classify", s, folder / kind) for kind, s in KINDS.items()}
+    return export_kinds("classify", KINDS, tmp_path_factory.mktemp("classify"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tasks import trees
 from tests.tasks.fuzz import (
-    export_tiny,
+    export_kinds,
     raw_bytes,
     refused,
     serve_in_fresh_process,
@@ -23,8 +23,7 @@ KINDS = {"sentences": [], "trees": ["encoder=treelstm"]}  # input name -> settin
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("translate")
-    return {kind: export_tiny("translate", s, folder / kind) for kind, s in KINDS.items()}
+    return export_kinds("translate", KINDS, tmp_path_factory.mktemp("translate"))
 
 
 @pytest.fixture(scope="module")
