@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-from tasks import atomic
+from common import atomic
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -26,12 +26,8 @@ class Run:
 
 
 def trained(task: str, quick: bool = False) -> Run:
-    """The task's default run (`tiny`, one epoch, with `quick`), training it if needed.
-
-    Example:
-    >>> trained("translate", quick=True).workdir.name  # doctest: +SKIP
-    'translate-tiny'
-    """
+    """The task's default run (`tiny`, one epoch, with `quick`), training it if needed,
+    in `RUNS_DIR/<task>-<preset>`."""
     preset = "tiny" if quick else "default"
     workdir = RUNS_DIR / f"{task}-{preset}"
     record = workdir / "bench_run.json"

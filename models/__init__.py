@@ -1,15 +1,22 @@
-"""Shared Keras layers: sequence and tree encoders, the attentional decoder, decoding."""
+"""Shared Keras layers: sequence and tree encoders and their catalog, the attentional
+decoder and its searches, the image encoder."""
 
 from models.attention_decoder import AttentionDecoder
 from models.child_sum_tree_lstm import ChildSumTreeLSTM
+from models.encoder_config import EncoderConfig
 from models.image_encoder import ImageEncoder
+from models.middle_step import MiddleStep
 from models.nary_tree_lstm import NaryTreeLSTM
 from models.sequence_encoder import SequenceEncoder
+from models.tree_encoder import TreeEncoder
 
 __all__ = [
     "AttentionDecoder",
     "ChildSumTreeLSTM",
+    "EncoderConfig",
     "ImageEncoder",
+    "MiddleStep",
     "NaryTreeLSTM",
     "SequenceEncoder",
+    "TreeEncoder",
 ]

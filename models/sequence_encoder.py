@@ -24,15 +24,16 @@ class SequenceEncoder(keras.layers.Layer):
         training: whether dropout is active.
 
     Returns:
-        A tuple `(outputs, state_h, state_c)`: `outputs` is `(batch, steps,
-        output_dim)`, zero on masked steps; the states are the last layer's final
-        states, `(batch, output_dim)`, taken at each row's last real step.
+        The encoders' triple `(outputs, summary, mask)` (see `models.encoders`):
+        `outputs` is `(batch, steps, output_dim)`, zero on masked steps; `summary`
+        the last layer's final `h`, `(batch, output_dim)`, taken at each row's last
+        real step; `mask` the `(batch, steps)` mask given (all True without one).
 
     Example:
     >>> encoder = SequenceEncoder(units=8, num_layers=2, bidirectional=True)
-    >>> outputs, h, c = encoder(keras.ops.ones((2, 5, 3)))
-    >>> tuple(outputs.shape), tuple(h.shape)
-    ((2, 5, 16), (2, 16))
+    >>> outputs, summary, mask = encoder(keras.ops.ones((2, 5, 3)))
+    >>> tuple(outputs.shape), tuple(summary.shape), tuple(mask.shape)
+    ((2, 5, 16), (2, 16), (2, 5))
     """
 
     def __init__(
@@ -74,23 +75,24 @@ class SequenceEncoder(keras.layers.Layer):
                 x = self.drop(x, training=training)
             x, *states = rnn(x, mask=mask, training=training)
         if self.bidirectional:  # states = [h_fwd, c_fwd, h_bwd, c_bwd]
-            state_h = keras.ops.concatenate([states[0], states[2]], axis=-1)
-            state_c = keras.ops.concatenate([states[1], states[3]], axis=-1)
+            summary = keras.ops.concatenate([states[0], states[2]], axis=-1)
         else:
-            state_h, state_c = states
-        if mask is not None:  # Keras leaves the last real output on padded steps.
+            summary = states[0]
+        if mask is None:
+            mask = keras.ops.ones(keras.ops.shape(inputs)[:2], "bool")
+        else:  # Keras leaves the last real output on padded steps.
             x = x * keras.ops.cast(mask, x.dtype)[:, :, None]
-        return x, state_h, state_c  # (batch, steps, out), (batch, out), (batch, out)
+        return x, summary, mask  # (batch, steps, out), (batch, out), (batch, steps)
 
     def compute_mask(self, inputs, mask=None):
         return [mask, None, None]
 
-    def compute_output_shape(self, input_shape):
-        batch, steps = input_shape[0], input_shape[1]
+    def compute_output_spec(self, inputs, mask=None, training=None):
+        batch, steps = inputs.shape[:2]
         return (
-            (batch, steps, self.output_dim),
-            (batch, self.output_dim),
-            (batch, self.output_dim),
+            keras.KerasTensor((batch, steps, self.output_dim), self.compute_dtype),
+            keras.KerasTensor((batch, self.output_dim), self.compute_dtype),
+            keras.KerasTensor((batch, steps), "bool"),
         )
 
     def get_config(self):

@@ -1,10 +1,12 @@
 """What the Child-Sum and N-ary Tree-LSTMs share: the level-by-level schedule, the cell."""
 
+import abc
+
 import keras
 import tensorflow as tf
 
 
-class TreeLSTM(keras.layers.Layer):
+class TreeLSTM(keras.layers.Layer, metaclass=abc.ABCMeta):
     """Base of the Tree-LSTMs (Tai, Socher & Manning 2015): batching and scheduling.
 
     A batch of trees is given as node features and, per node, the indices of its
@@ -21,12 +23,8 @@ class TreeLSTM(keras.layers.Layer):
     exports to a SavedModel and serves.
 
     The cell's nonlinear part is shared and lives here, with its backward pass.
-    Subclasses define the rest with two methods: `_build_cell(units)` makes the
-    recurrent weights, and `_recurrent(child_h)` maps the children's `h`
-    `(A, K, U)` (zero where there is no child) of one step's nodes, linearly, to
-    what they add to the gates before the nonlinearity: `(A, (3 + K) U)`, the
-    input, output and update gates' `3U` then a forget gate's `U` per child.
-    `_combine` is then one step of the cell.
+    Subclasses define the rest with the two abstract methods `_build_cell` and
+    `_recurrent`; `_combine` is then one step of the cell.
 
     Args:
         units: hidden size.
@@ -212,6 +210,17 @@ class TreeLSTM(keras.layers.Layer):
             return states[:-1, :units], backward
 
         return propagate(start, gates)
+
+    @abc.abstractmethod
+    def _build_cell(self, units: int) -> None:
+        """Makes the recurrent weights."""
+
+    @abc.abstractmethod
+    def _recurrent(self, child_h):
+        """Maps the children's `h` `(A, K, U)` (zero where there is no child) of one
+        step's nodes, linearly, to what they add to the gates before the
+        nonlinearity: `(A, (3 + K) U)`, the input, output and update gates' `3U`,
+        then a forget gate's `U` per child."""
 
     def _spread(self, gates, width):
         """`(A, 4U) -> (A, (3 + K) U)`: input gates laid out as `_recurrent`'s output,

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from tasks import atomic
+from common import atomic
 
 STATE = "state.json"
 KEPT = ("best", "wait", "best_epoch", "stopped_epoch")  # what ModelCheckpoint/EarlyStopping track

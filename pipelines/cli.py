@@ -72,8 +72,8 @@ def _workdir(args, run) -> Path:
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
-    from pipelines import config, run  # TensorFlow loads after argument errors are shown
-    from tasks.base import DataError
+    from common.errors import UserError
+    from pipelines import run  # TensorFlow loads after argument errors are shown
 
     try:
         if args.command == "train":
@@ -92,6 +92,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             model = args.model or _workdir(args, run) / "export"
             print("\n".join(run.predict(model, args.inputs)))
-    except (config.ConfigError, DataError, FileNotFoundError, ValueError) as err:
+    except (UserError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -3,13 +3,9 @@
 import csv
 from pathlib import Path
 
-import matplotlib
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from tasks.plots import save  # noqa: E402
+from common.figures import plt, save
 
 
 def plot_history(history_csv: Path, out: Path) -> None:

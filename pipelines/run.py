@@ -18,10 +18,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipelines import config, cudnn, distribution, keras_fixes
+from common import atomic
+from common.errors import ConfigError
+from pipelines import cudnn, distribution, settings
 from pipelines.backup import Backup
 from pipelines.plots import plot_history
-from tasks import atomic, get_task
+from tasks import get_task
 
 CHECKPOINT = "checkpoints/best.keras"
 
@@ -36,11 +38,11 @@ def default_workdir(task: str, data: str) -> Path:
 
 def _write_config(workdir: Path, task: str, cfg) -> None:
     path = workdir / "config.json"
-    record = json.loads(json.dumps({"task": task, "config": config.to_dict(cfg)}))  # as read back
+    record = json.loads(json.dumps({"task": task, "config": settings.to_dict(cfg)}))  # as read
     if path.exists():
         old = json.loads(path.read_text())
         if old != record:
-            raise config.ConfigError(
+            raise ConfigError(
                 f"{workdir} holds a run with a different task or config; "
                 f"pass another --workdir or delete {workdir}"
             )
@@ -48,14 +50,17 @@ def _write_config(workdir: Path, task: str, cfg) -> None:
 
 
 def load_run(workdir: Path):
-    """The task object of a run directory, built from its `config.json`."""
+    """The task object of a trained run directory, built from its `config.json`, with
+    what training recorded restored (`Task.restore`): no data is built."""
     path = Path(workdir) / "config.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: train a model into {workdir} first")
     record = json.loads(path.read_text())
     task_cls = get_task(record["task"])
     cfg_cls = type(task_cls.presets["default"])
-    return task_cls(config.from_dict(cfg_cls, record["config"]), Path(workdir))
+    job = task_cls(settings.from_dict(cfg_cls, record["config"]), Path(workdir))
+    job.restore()
+    return job
 
 
 def mixed_policy() -> str:
@@ -72,16 +77,16 @@ def resolve_config(
     task: str,
     data: str | None = None,
     preset: str = "default",
-    settings: tuple[str, ...] = (),
+    overrides: tuple[str, ...] = (),
     epochs: int | None = None,
 ):
     """The task's preset with `--data`, `--set` and `--epochs` applied."""
-    settings = list(settings)
+    overrides = list(overrides)
     if data:
-        settings.insert(0, f"data.source={data}")
+        overrides.insert(0, f"data.source={data}")
     if epochs is not None:
-        settings.append(f"train.epochs={epochs}")
-    return config.resolve(get_task(task).presets, preset, settings)
+        overrides.append(f"train.epochs={epochs}")
+    return settings.resolve(get_task(task).presets, preset, overrides)
 
 
 def prepare(task: str, cfg, workdir: Path | None = None):
@@ -91,10 +96,10 @@ def prepare(task: str, cfg, workdir: Path | None = None):
     the model's.
     """
     workdir = Path(workdir or default_workdir(task, cfg.data.source))
+    job = get_task(task)(cfg, workdir)  # checks what the config alone cannot
     _write_config(workdir, task, cfg)
     keras.utils.set_random_seed(cfg.train.seed)
-    job = get_task(task)(cfg, workdir)
-    splits = job.datasets()
+    splits = job.prepare()
     model = job.build_model()
     steps = cfg.train.steps_per_execution
     if tf.distribute.get_strategy().num_replicas_in_sync > 1 and steps > 1:
@@ -134,14 +139,14 @@ def train(
     task: str,
     data: str | None = None,
     preset: str = "default",
-    settings: tuple[str, ...] = (),
+    overrides: tuple[str, ...] = (),
     workdir: Path | None = None,
     epochs: int | None = None,
     strategy: str = "default",
 ) -> Path:
     """Trains (resuming a killed run where it stopped), then evaluates on test and
     exports; returns the run directory. `strategy`: see `pipelines.distribution`."""
-    cfg = resolve_config(task, data, preset, settings, epochs)
+    cfg = resolve_config(task, data, preset, overrides, epochs)
     dist = distribution.make(strategy)  # before any other TensorFlow work
     workdir = Path(workdir or default_workdir(task, cfg.data.source))
     chief = distribution.is_chief(dist)
@@ -150,7 +155,7 @@ def train(
             job, splits, model = prepare(task, cfg, writes)
         if strategy == "multiworker":
             splits.train, splits.val = map(distribution.shard_by_data, (splits.train, splits.val))
-        _fit(model, splits, cfg.train, workdir, writes)
+        _fit(model, splits, cfg.train, workdir, writes, job.callbacks(model))
         if not chief:
             return workdir
         plot_history(workdir / "history.csv", workdir / "plots" / "history.png")
@@ -171,7 +176,8 @@ def _writes(workdir: Path, chief: bool):
         yield Path(scratch)
 
 
-def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path) -> None:
+def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
+         task_callbacks: list) -> None:  # fmt: skip
     """`model.fit` from where the run's backup says, with the data at the same place.
 
     The training set's shuffle draws a new order each time an iterator of it starts;
@@ -183,11 +189,18 @@ def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path) -> 
     print("\n".join(cudnn.report(model, keras.tree.map_structure(np.asarray, first[0]))))
     if train_cfg.mixed_precision:
         print(f"mixed precision: {keras.config.dtype_policy().name}")
-    if model.distribute_strategy.num_replicas_in_sync > 1:
-        keras_fixes.build_for_fit(model, first)
-        keras_fixes.reduce_scalar_logs()
+    with contextlib.ExitStack() as scope:
+        if model.distribute_strategy.num_replicas_in_sync > 1:
+            from pipelines import keras_fixes  # private Keras: only where it is needed
+
+            scope.enter_context(keras_fixes.patched_fit(model, first))
+        _fit_from_backup(model, splits, train_cfg, workdir, writes, task_callbacks)
+
+
+def _fit_from_backup(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
+                     task_callbacks: list) -> None:  # fmt: skip
     checkpoint = _AtomicCheckpoint(writes / CHECKPOINT)
-    kept = [checkpoint]
+    kept = [*task_callbacks, checkpoint]
     if train_cfg.patience:
         kept.append(keras.callbacks.EarlyStopping(patience=train_cfg.patience))
     backup = Backup(writes / "backup", writes / "history.csv", train_cfg.backup_steps, kept,
@@ -249,9 +262,7 @@ class _AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
 def evaluate(workdir: Path, split: str = "test", job=None, model=None) -> dict:
     """Scores the best checkpoint on `split`, prints it and records it in `metrics.json`."""
     workdir = Path(workdir)
-    if job is None:
-        job = load_run(workdir)
-        job.datasets()
+    job = job or load_run(workdir)
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     metrics = job.evaluate(model, split)
     path = workdir / "metrics.json"
@@ -275,9 +286,7 @@ def export(workdir: Path, out: Path | None = None, job=None, model=None) -> Path
     """Writes the SavedModel atomically: a half-written export never replaces a good one."""
     workdir = Path(workdir)
     out = Path(out or workdir / "export")
-    if job is None:
-        job = load_run(workdir)
-        job.datasets()
+    job = job or load_run(workdir)
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     with atomic.replacing(out) as staging:
         job.export(model, staging)

@@ -1,33 +1,18 @@
-"""What every task shares: the training config, the task contract and data splits."""
+"""What every task shares: the task contract, data splits and reading data files."""
 
 import dataclasses
 import random
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import keras
 import tensorflow as tf
 
+from common.errors import DataError
 
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings, the same for every task.
-
-    Example:
-    >>> TrainConfig(epochs=3).batch_size
-    64
-    """
-
-    epochs: int = 20
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    clipnorm: float = 0.0  # clip each gradient to this norm; 0 turns it off
-    seed: int = 0
-    patience: int = 4  # early stopping on val_loss; 0 turns it off
-    jit_compile: bool = False  # XLA-compile the training step
-    steps_per_execution: int = 32  # steps per tf.function call: no Python between steps
-    mixed_precision: bool = False  # float16 compute on a GPU (cuDNN), bfloat16 on a CPU
-    backup_steps: int = 200  # save the training state this often (and every epoch)
+SPLITS = ("train", "val", "test")
 
 
 @dataclasses.dataclass
@@ -42,32 +27,37 @@ class Splits:
 class Task(Protocol):
     """The contract between a task and the task-agnostic pipeline.
 
-    A task is built from its resolved config and its run directory; the pipeline
-    calls `datasets()` before `build_model()`, and never looks inside either.
+    A task is made from its resolved config and its run directory. Training calls
+    `prepare()`, which builds the data and records in the run directory what a
+    trained model needs besides its weights (vocabularies, class names); evaluation
+    and export call `restore()`, which reads that record back and builds no data;
+    then `build_model()`. `evaluate` reads only the split it scores.
     """
 
     name: str
     presets: dict  # preset name -> frozen config dataclass with a `train` field; "NAME:SOURCE"
-    # -> settings tuning preset NAME for a data source kind (see pipelines.config.resolve)
+    # -> settings tuning preset NAME for a data source kind (see pipelines.settings.resolve)
 
     def __init__(self, cfg, workdir: Path): ...
 
-    def datasets(self) -> Splits: ...
+    def prepare(self) -> Splits: ...
+
+    def restore(self) -> None: ...
 
     def build_model(self) -> keras.Model: ...
 
     def compile_args(self) -> dict: ...  # loss, metrics for `model.compile`
 
+    def callbacks(self, model: keras.Model) -> list: ...  # more callbacks for `fit`
+
     def evaluate(self, model: keras.Model, split: str = "test") -> dict: ...
 
     def export(self, model: keras.Model, path: Path) -> None: ...
 
+    def serving_inputs(self, split: str) -> list: ...  # the split as the export takes it
+
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]: ...
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file, line or field."""
 
 
 def read_text(path: Path) -> str:
@@ -79,7 +69,7 @@ def read_text(path: Path) -> str:
     Example:
     >>> read_text(Path("no/such.txt"))
     Traceback (most recent call last):
-    tasks.base.DataError: no/such.txt: no such file
+    common.errors.DataError: no/such.txt: no such file
     """
     try:
         data = path.read_bytes()
@@ -108,17 +98,107 @@ def parse_source(spec: str, known: dict[str, str]) -> tuple[str, str]:
     return kind, arg
 
 
-def random_split(items: list, seed: int) -> dict[str, list]:
-    """A seeded 80/10/10 split of independent examples; val and test get one at least.
+def split_sizes(total: int) -> dict[str, int]:
+    """Sizes of an 80/10/10 split: val and test a tenth each (one at least).
+
+    Example:
+    >>> split_sizes(30)
+    {'train': 24, 'val': 3, 'test': 3}
+    """
+    if total < 3:
+        raise DataError(f"need at least 3 examples to split, got {total}")
+    held = max(1, total // 10)
+    return {"train": total - 2 * held, "val": held, "test": held}
+
+
+def random_split(items: list, seed: int, key: Callable | None = None) -> dict[str, list]:
+    """A seeded 80/10/10 split; with `key`, examples of one key stay in one split
+    (the translations of one sentence, say), the split counting keys.
 
     Example:
     >>> {k: len(v) for k, v in random_split(list(range(30)), seed=0).items()}
-    {'test': 3, 'val': 3, 'train': 24}
+    {'train': 24, 'val': 3, 'test': 3}
+    >>> parts = random_split(["a1", "a2", "b1", "c1", "d1"], 0, key=lambda s: s[0])
+    >>> sorted(len({s[0] for s in part}) for part in parts.values())  # keys in each split
+    [1, 1, 2]
     """
-    if len(items) < 3:
-        raise DataError(f"need at least 3 examples to split, got {len(items)}")
-    shuffled = list(items)
-    random.Random(seed).shuffle(shuffled)
-    held = max(1, len(items) // 10)
-    return {"test": shuffled[:held], "val": shuffled[held : 2 * held],
-            "train": shuffled[2 * held :]}  # fmt: skip
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(key(item) if key else len(groups), []).append(item)
+    order = list(groups)
+    random.Random(seed).shuffle(order)
+    sizes = split_sizes(len(order))
+    held = sizes["test"] + sizes["val"]  # the first keys of the order are the test's
+    bounds = {"train": (held, len(order)), "val": (sizes["test"], held),
+              "test": (0, sizes["test"])}  # fmt: skip
+    return {name: [item for k in order[a:b] for item in groups[k]]
+            for name, (a, b) in bounds.items()}  # fmt: skip
+
+
+def split_seed(seed: int, split: str) -> int:
+    """The seed of one split of a generated source: each split is drawn on its own.
+
+    Example:
+    >>> split_seed(0, "train") != split_seed(0, "test")
+    True
+    """
+    return zlib.crc32(f"{seed}/{split}".encode())
+
+
+def generated_split(make: Callable[[int, int], list], sizes: dict[str, int], seed: int,
+                    split: str, key: Callable | None = None) -> list:  # fmt: skip
+    """One split of a generated source, made without making the training set when it
+    is not the one asked for: evaluating a run never generates training data.
+
+    `make(count, seed)` draws `count` examples. With `key`, examples are distinct
+    values (sentences, expressions): the held-out splits are drawn together, and
+    training examples equal to a held-out one are dropped.
+
+    Example:
+    >>> make = lambda n, seed: [random.Random(seed).randrange(8) for _ in range(n)]
+    >>> held = generated_split(make, {"train": 4, "val": 2, "test": 2}, 0, "test", key=int)
+    >>> train = generated_split(make, {"train": 4, "val": 2, "test": 2}, 0, "train", key=int)
+    >>> set(held) & set(train)
+    set()
+    """
+    if key is None:
+        return make(sizes[split], split_seed(seed, split))
+    held = make(sizes["val"] + sizes["test"], split_seed(seed, "held-out"))
+    if split != "train":
+        return held[: sizes["val"]] if split == "val" else held[sizes["val"] :]
+    taken = {key(e) for e in held}
+    drawn = make(sizes["train"] + len(held), split_seed(seed, "train"))
+    return [e for e in drawn if key(e) not in taken][: sizes["train"]]
+
+
+def local_splits(path: Path, read: Callable[[Path], list], seed: int,
+                 key: Callable | None = None) -> dict[str, list]:  # fmt: skip
+    """The splits of a local source: a file split 80/10/10 (`random_split`), or a
+    folder of ready-made `train*`, `val*` (or `dev*`) and `test*` files, read with
+    `read(file)`. A folder without a validation file gets one from its training
+    files (a ninth of them, `random_split`'s share); a standard test set stays the
+    test set.
+
+    Example:
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("train.txt", "test.txt"):
+    ...     _ = (folder / name).write_text("".join(f"{name[:2]}{i}\\n" for i in range(9)))
+    >>> parts = local_splits(folder, lambda p: p.read_text().split(), seed=0)
+    >>> {k: len(v) for k, v in parts.items()}
+    {'train': 8, 'val': 1, 'test': 9}
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return random_split(read(path), seed, key)
+    files = {name: sorted(p for p in path.iterdir() if p.is_file() and p.name.startswith(prefixes))
+             for name, prefixes in (("train", ("train",)), ("val", ("val", "dev")),
+                                    ("test", ("test",)))}  # fmt: skip
+    if not files["train"] or not files["test"]:
+        raise DataError(f"{path}: a folder source needs train* and test* files "
+                        f"(and optionally val* or dev*)")  # fmt: skip
+    parts = {name: [e for file in found for e in read(file)] for name, found in files.items()}
+    if not files["val"]:
+        held = random_split(parts["train"], seed, key)
+        parts["train"], parts["val"] = held["train"] + held["test"], held["val"]
+    return parts

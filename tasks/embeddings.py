@@ -23,9 +23,10 @@ Example:
 
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from tasks.base import DataError
+from common.errors import DataError
 
 
 def _number(field: bytes) -> bool:
@@ -102,3 +103,28 @@ def read_embeddings(path: Path, vocabulary: list[str], seed: int = 0) -> tuple[n
     matrix[2:] = np.clip(drawn, -big, big)
     matrix[np.fromiter(vectors, dtype="int64") + 2] = found
     return matrix, len(vectors)
+
+
+def token_embedding(cfg, vocabulary: list[str], task: str,
+                    name: str = "embedding") -> keras.layers.Layer:  # fmt: skip
+    """The token embedding of a model config with `embedding_dim`, `embeddings` (a
+    vectors file, or `""`) and `freeze_embeddings`: `len(vocabulary) + 2` rows (the
+    ids of `tasks/text.py`), started from the file's vectors when there is one.
+
+    Example:
+    >>> from types import SimpleNamespace
+    >>> cfg = SimpleNamespace(embedding_dim=3, embeddings="", freeze_embeddings=False)
+    >>> token_embedding(cfg, ["a", "b"], "demo").input_dim
+    4
+    """
+    rows = len(vocabulary) + 2
+    if not cfg.embeddings:
+        return keras.layers.Embedding(rows, cfg.embedding_dim, name=name)
+    vectors, found = read_embeddings(Path(cfg.embeddings), vocabulary)
+    print(f"{task}: {found} of {len(vocabulary)} tokens have pre-trained vectors in "
+          f"{cfg.embeddings} (width {vectors.shape[1]})")  # fmt: skip
+    layer = keras.layers.Embedding(rows, vectors.shape[1], trainable=not cfg.freeze_embeddings,
+                                   name=name)  # fmt: skip
+    layer.build((None, None))
+    layer.embeddings.assign(vectors)
+    return layer

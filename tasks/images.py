@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from tasks.base import DataError
+from common.errors import DataError
 
 
 def decode(encoded, size: int):

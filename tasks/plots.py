@@ -3,13 +3,9 @@
 import textwrap
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from tasks import atomic  # noqa: E402
+from common.figures import plt, save
 
 
 def attention_heatmap(weights, rows: list[str], columns: list[str], path: Path, title: str):
@@ -57,13 +53,6 @@ def attention_over_image(image, weights, words: list[str], path: Path):
 
 def _wrap(caption: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(caption, width)) or "(empty)"
-
-
-def save(fig, path: Path) -> None:
-    """Writes `fig` to `path` (its suffix names the format) atomically and closes it."""
-    with atomic.replacing(path) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
 
 
 def confusion(matrix, classes, path: Path) -> None:

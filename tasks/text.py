@@ -4,13 +4,12 @@ Token ids: 0 is padding, 1 is `[UNK]` (both added by `TextVectorization`), 2 is
 `[start]` and 3 is `[end]`; the rest follow in order of training-set frequency.
 """
 
-import dataclasses
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from tasks import atomic
+from common import atomic
 
 PAD, UNK, START, END = 0, 1, 2, 3
 SPECIALS = ["[start]", "[end]"]
@@ -29,14 +28,6 @@ def standardize(text):
     text = tf.strings.regex_replace(text, r'([.,!?;:"¿¡])', r" \1 ")
     text = tf.strings.regex_replace(text, r"\s+", " ")
     return tf.strings.strip(text)
-
-
-@dataclasses.dataclass(frozen=True)
-class DecodeConfig:
-    """How text is generated at evaluation and in the SavedModel."""
-
-    beam_size: int = 4  # 1 = greedy
-    alpha: float = 0.6  # GNMT length penalty exponent
 
 
 def compile_args() -> dict:

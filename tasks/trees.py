@@ -15,7 +15,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from tasks.base import DataError
+from common.errors import DataError
 
 ERRORS = (
     "",
@@ -181,7 +181,7 @@ def check(strings: list[str], origins: list[str], labelled: bool, chunk: int = 5
     [['[MAX', '2', '9']]
     >>> check(["( 2"], ["a.tsv:1"], labelled=False)
     Traceback (most recent call last):
-    tasks.base.DataError: a.tsv:1: unbalanced brackets: '( 2'
+    common.errors.DataError: a.tsv:1: unbalanced brackets: '( 2'
     """
     leaves = []
     for start in range(0, len(strings), chunk):

@@ -2,8 +2,7 @@
 
 import dataclasses
 
-from tasks.base import TrainConfig
-from tasks.text import DecodeConfig
+from common.config import DecodeConfig, TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)

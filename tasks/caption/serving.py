@@ -25,8 +25,15 @@ class Captioner:
     that are already decoded and resized, as evaluation does.
 
     Example:
-    >>> captioner = Captioner(model, vocabulary, cfg)  # doctest: +SKIP
-    >>> captioner.beam(tf.constant([open("scene.png", "rb").read()]))  # doctest: +SKIP
+    >>> from tasks.caption.config import PRESETS
+    >>> from tasks.caption.model import build_model
+    >>> cfg = PRESETS["tiny"]
+    >>> model = build_model(cfg.model, cfg.data.image_size, vocab_size=2 + 2)
+    >>> captioner = Captioner(model, ["a", "circle"], cfg)
+    >>> png = tf.io.encode_png(tf.zeros([40, 30, 3], tf.uint8))
+    >>> out = captioner.beam(tf.stack([png, tf.constant(b"not an image")]))
+    >>> out["valid"].numpy().tolist(), out["caption"].shape
+    ([True, False], TensorShape([2]))
     """
 
     def __init__(self, model: keras.Model, vocabulary: list[str], cfg: CaptionConfig):

@@ -1,19 +1,22 @@
 """Where captioned images come from: generated shapes, a Flickr8k-style folder, TFDS.
 
-`load(...)` returns `{"train", "val", "test"}` lists of `Example`: a uint8 image at
-`image_size` and all its reference captions. Folders are split by image (never by
-caption), 80/10/10 after a seeded shuffle.
+`load(cfg, splits)` returns `{split: [Example, ...]}` for the splits asked: a uint8
+image at `image_size` and all its reference captions. Generated scenes are drawn per
+split; folders are split by image (never by caption), 80/10/10 after a seeded
+shuffle, and only the images of the splits asked are decoded.
 """
 
 import csv
+import functools
 import io
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from common.errors import DataError
 from tasks import images
-from tasks.base import DataError, parse_source, random_split, read_text
+from tasks.base import SPLITS, generated_split, parse_source, random_split, read_text, split_sizes
 from tasks.caption import shapes
 
 SOURCES = {
@@ -33,17 +36,26 @@ class Example(NamedTuple):
     origin: str
 
 
-def load(source: str, size: int, image_size: int, seed: int, max_pixels: int) -> dict:
-    kind, arg = parse_source(source, SOURCES)
+def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Example]]:
+    """The examples of `splits` of the source `cfg.source` (a caption `DataConfig`)."""
+    kind, arg = parse_source(cfg.source, SOURCES)
     if kind == "shapes":
-        scenes = shapes.generate(size, image_size, seed=4321)
-        examples = [Example(s.image, s.captions, f"shapes #{i}") for i, s in enumerate(scenes)]
-        return random_split(examples, seed)
+        sizes = split_sizes(cfg.size)
+        return {name: generated_split(functools.partial(_scenes, size=cfg.image_size, split=name),
+                                      sizes, cfg.seed, name)
+                for name in splits}  # fmt: skip
     if not arg:
         raise DataError(f"data source {kind!r} needs an argument: {SOURCES[kind]}")
     if kind == "folder":
-        return random_split(read_folder(Path(arg), image_size, max_pixels), seed)
-    return _tfds(arg, image_size)
+        parts = random_split(captioned_images(Path(arg)), cfg.seed)
+        return {name: [_example(row, cfg.image_size, cfg.max_pixels) for row in parts[name]]
+                for name in splits}  # fmt: skip
+    return _tfds(arg, cfg.image_size, splits)
+
+
+def _scenes(count: int, seed: int, size: int, split: str) -> list[Example]:
+    return [Example(s.image, s.captions, f"shapes {split} #{i}")
+            for i, s in enumerate(shapes.generate(count, size, seed))]  # fmt: skip
 
 
 def _caption_rows(path: Path) -> list[tuple[int, str, str]]:
@@ -92,6 +104,17 @@ def _image_path(image_dir: Path, name: str, origin: str) -> Path:
 
 def read_folder(folder: Path, image_size: int, max_pixels: int) -> list[Example]:
     """Reads a Flickr8k-style folder; every image a caption names must load."""
+    return [_example(row, image_size, max_pixels) for row in captioned_images(folder)]
+
+
+def _example(row: tuple[Path, list[str], str], image_size: int, max_pixels: int) -> Example:
+    path, captions, origin = row
+    return Example(images.load(path, image_size, max_pixels), captions, origin)
+
+
+def captioned_images(folder: Path) -> list[tuple[Path, list[str], str]]:
+    """A Flickr8k-style folder's `(image path, captions, origin)`, in the caption
+    file's order, without reading the images; every image a caption names must exist."""
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
     found = [folder / name for name in CAPTION_FILES if (folder / name).is_file()]
@@ -109,14 +132,10 @@ def read_folder(folder: Path, image_size: int, max_pixels: int) -> list[Example]
         first_line.setdefault(path, number)
     if not by_image:
         raise DataError(f"{captions_file}: no captions")
-    return [
-        Example(images.load(path, image_size, max_pixels), caps,
-                f"{captions_file}:{first_line[path]}")
-        for path, caps in by_image.items()
-    ]  # fmt: skip
+    return [(path, caps, f"{captions_file}:{first_line[path]}") for path, caps in by_image.items()]
 
 
-def _tfds(name: str, image_size: int) -> dict[str, list[Example]]:
+def _tfds(name: str, image_size: int, wanted: tuple[str, ...]) -> dict[str, list[Example]]:
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     builder = tfds.builder(name)
@@ -125,7 +144,7 @@ def _tfds(name: str, image_size: int) -> dict[str, list[Example]]:
     names = {"train": "train", "test": "test" if "test" in splits else "val"}
     names["val"] = "validation" if "validation" in splits else "val"
     out = {}
-    for split_name, tfds_split in names.items():
+    for split_name, tfds_split in ((n, names[n]) for n in wanted):
         ds = builder.as_dataset(split=tfds_split).map(
             lambda ex: (images.resize(ex["image"], image_size), ex["captions"]["text"])
         )

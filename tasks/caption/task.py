@@ -7,8 +7,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tasks import atomic, plots, text
-from tasks.base import DataError, Splits
+from common import atomic
+from common.errors import ConfigError, DataError
+from tasks import plots, text
+from tasks.base import SPLITS, Splits
 from tasks.caption import metrics, sources
 from tasks.caption import model as captioning
 from tasks.caption.config import PRESETS, CaptionConfig
@@ -29,8 +31,11 @@ class CaptionTask:
     encoder's weights are kept in `checkpoints/encoder.weights.h5`.
 
     Example:
-    >>> task = CaptionTask(PRESETS["tiny"], Path("runs/caption-tiny"))  # doctest: +SKIP
-    >>> splits = task.datasets(); model = task.build_model()  # doctest: +SKIP
+    >>> import tempfile
+    >>> task = CaptionTask(PRESETS["tiny"], Path(tempfile.mkdtemp()))
+    >>> splits = task.prepare()
+    >>> tuple(task.build_model().output.shape)[-1] == len(task.vocabulary) + 2
+    True
     """
 
     name = "caption"
@@ -39,27 +44,40 @@ class CaptionTask:
     def __init__(self, cfg: CaptionConfig, workdir: Path):
         self.cfg = cfg
         self.workdir = Path(workdir)
-        self.examples: dict[str, list[Example]] = {}
         self.encoder = None  # the frozen encoder, when features are cached
+        if cfg.data.cache_features and not cfg.model.freeze_backbone:
+            raise ConfigError("data.cache_features needs model.freeze_backbone=true")
 
     # -- data ---------------------------------------------------------------
 
-    def datasets(self) -> Splits:
-        data = self.cfg.data
-        examples = sources.load(data.source, data.size, data.image_size, data.seed,
-                                data.max_pixels)  # fmt: skip
-        self.examples = examples
+    def prepare(self) -> Splits:
+        """Reads the images, builds and records the vocabulary (and the frozen
+        encoder's weights, for cached features), and the pipelines."""
+        examples = sources.load(self.cfg.data)
+        self.blind = _blind_caption(examples["train"])
+        atomic.write_text(self._blind_path, self.blind + "\n")
         train_captions = [c for e in examples["train"] for c in e.captions]
         self.vocabulary = text.load_or_build_vocabulary(
-            self.workdir / "vocab" / "captions.txt", train_captions, "word", data.max_vocab
-        )
-        if data.cache_features:
+            self.workdir / "vocab" / "captions.txt", train_captions, "word",
+            self.cfg.data.max_vocab,
+        )  # fmt: skip
+        if self.cfg.data.cache_features:
             self.encoder = self._frozen_encoder()
-        return Splits(*(self._dataset(name) for name in ("train", "val", "test")))
+        return Splits(*(self._dataset(name, examples[name]) for name in SPLITS))
+
+    def restore(self) -> None:
+        """The vocabulary, the blind baseline's caption and the frozen encoder the run
+        recorded."""
+        self.vocabulary = text.load_vocabulary(self.workdir / "vocab" / "captions.txt")
+        self.blind = self._blind_path.read_text(encoding="utf-8").strip()
+        if self.cfg.data.cache_features:
+            self.encoder = self._frozen_encoder()
+
+    @property
+    def _blind_path(self) -> Path:
+        return self.workdir / "vocab" / "blind_caption.txt"
 
     def _frozen_encoder(self):
-        if not self.cfg.model.freeze_backbone:
-            raise ValueError("data.cache_features needs model.freeze_backbone=true")
         encoder = captioning.make_encoder(self.cfg.model)
         size = self.cfg.data.image_size
         holder = keras.Sequential([keras.Input((size, size, 3)), encoder])
@@ -71,8 +89,7 @@ class CaptionTask:
                 holder.save_weights(tmp)
         return encoder
 
-    def _dataset(self, split: str) -> tf.data.Dataset:
-        examples = self.examples[split]
+    def _dataset(self, split: str, examples: list[Example]) -> tf.data.Dataset:
         flat = [c for e in examples for c in e.captions]
         ids = tf.cast(text.vectorizer(self.vocabulary, "word")(flat), tf.int32)
         lengths = ids.row_lengths().numpy()
@@ -125,6 +142,9 @@ class CaptionTask:
     def compile_args(self) -> dict:
         return text.compile_args()
 
+    def callbacks(self, model: keras.Model) -> list:
+        return []
+
     def captioner(self, model: keras.Model) -> Captioner:
         return Captioner(self.full_model(model), self.vocabulary, self.cfg)
 
@@ -137,7 +157,7 @@ class CaptionTask:
         better than one caption for every image; we take the most frequent training
         caption.
         """
-        examples = self.examples[split]
+        (examples,) = sources.load(self.cfg.data, (split,)).values()
         captioner = self.captioner(model)
         outputs = []
         for start in range(0, len(examples), EVAL_BATCH):
@@ -146,15 +166,13 @@ class CaptionTask:
             outputs += [c.decode("utf-8") for c in out]
         references = [_standardize(e.captions) for e in examples]
         scores = metrics.coco_scores(references, _standardize(outputs))
-        train_captions = [c for e in self.examples["train"] for c in e.captions]
-        blind = Counter(_standardize(train_captions)).most_common(1)[0][0]
-        blind_scores = metrics.coco_scores(references, [blind] * len(examples))
+        blind_scores = metrics.coco_scores(references, [self.blind] * len(examples))
         self._plot(self.full_model(model), examples[:12], outputs[:12])
         return {
             "split": split,
             "images": len(examples),
             **{k: round(v, 4) for k, v in scores.items()},
-            "blind_caption": blind,
+            "blind_caption": self.blind,
             **{f"blind_{k}": round(v, 4) for k, v in blind_scores.items()},
             "samples": [
                 {"reference": e.captions[0], "output": o}
@@ -181,6 +199,11 @@ class CaptionTask:
     def export(self, model: keras.Model, path: Path) -> None:
         self.captioner(model).export(path)
 
+    def serving_inputs(self, split: str) -> list[bytes]:
+        """The split's images as PNG files' bytes, as the export takes them."""
+        (examples,) = sources.load(self.cfg.data, (split,)).values()
+        return [tf.io.encode_png(e.image).numpy() for e in examples]
+
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]:
         """Captions image files with a loaded SavedModel: `path<TAB>caption<TAB>score`."""
@@ -193,6 +216,12 @@ class CaptionTask:
             f"{p}\t{c.decode('utf-8')}\t{s:.3f}"
             for p, c, s in zip(inputs, out["caption"].numpy(), out["score"].numpy(), strict=True)
         ]
+
+
+def _blind_caption(examples: list[Example]) -> str:
+    """What a model that ignores the image can do best with one caption for every
+    image: we take the most frequent training caption."""
+    return Counter(_standardize([c for e in examples for c in e.captions])).most_common(1)[0][0]
 
 
 def _standardize(captions: list[str]) -> list[str]:

@@ -1,1 +1,1 @@
-"""The classify task: a video clip or a price series -> one label."""
+"""The classify task: a video clip, a price series, a tree or a text -> one label."""

@@ -1,40 +1,31 @@
-"""Configuration of the classify task and its presets."""
+"""Configuration of the classify task and its presets: a section per modality."""
 
 import dataclasses
 
-from tasks.base import TrainConfig
+from common.config import TrainConfig
+from models import EncoderConfig
+from tasks.classify.modalities.series import SeriesConfig
+from tasks.classify.modalities.text import TextConfig
+from tasks.classify.modalities.trees import TreeConfig
+from tasks.classify.modalities.video import VideoConfig
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    source: str = "moving_shapes"  # see tasks.classify.sources.SOURCES
+    source: str = "moving_shapes"  # see tasks.classify.modalities.SOURCES
     size: int = 3000  # generated clips or series windows
-    seed: int = 0  # the split of independent examples
-    frames: int = 16  # clip length: frames taken evenly over each clip
-    frame_size: int = 32  # frames are resized to frame_size x frame_size
-    augment: bool = True  # video: random brightness and contrast per clip in training
-    window: int = 30  # series: days per window
-    horizon: int = 5  # ohlcv: the label is the return over the next `horizon` days
-    dead_zone: float = 0.01  # ohlcv: |log return| below this is "flat"
+    seed: int = 0  # generated data and the split of independent examples
     shuffle_labels: bool = False  # shuffle training labels (a leakage check)
-    tree_splits: tuple[int, ...] = (90000, 1000, 10000)  # listops: generated train, val, test
-    max_length: int = 0  # listops: leave out longer expressions (tokens); 0 keeps all
-    sst_mode: str = "fine"  # sst: fine (5 classes) | binary (neutral roots left out)
-    node_labels: bool = False  # sst + treelstm: learn every node's label, not only the root's
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    encoder: str = "lstm"  # lstm | bilstm | treelstm | frame (sees one frame or day only)
-    tree: str = "nary"  # treelstm: nary (binary, ordered children) | childsum (any arity)
-    layers: int = 1
+class ModelConfig(EncoderConfig):
+    # encoder, units, layers, dropout, tree: see models.EncoderConfig; `frame` (the
+    # middle step alone) is the baseline that sees one frame, day or token
+    encoder: str = "lstm"
     units: int = 64
-    filters: tuple[int, ...] = (16, 32, 64)  # video: the per-frame CNN's blocks
-    backbone: str = "small"  # video: small | mobilenet_v2 | inception_v3 | resnet50
-    projection: int = 64  # per-frame or per-day features are projected to this width
-    dropout: float = 0.1
-    embedding_dim: int = 64  # trees: token embedding width
-    embeddings: str = ""  # trees: pre-trained vectors, a GloVe/word2vec text file
+    embedding_dim: int = 64  # trees and text: token embedding width
+    embeddings: str = ""  # trees and text: pre-trained vectors, a GloVe/word2vec text file
     freeze_embeddings: bool = False  # keep the pre-trained vectors fixed
 
 
@@ -42,12 +33,16 @@ class ModelConfig:
 class ClassifyConfig:
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
+    video: VideoConfig = VideoConfig()
+    series: SeriesConfig = SeriesConfig()
+    trees: TreeConfig = TreeConfig()
+    text: TextConfig = TextConfig()
     train: TrainConfig = TrainConfig()
 
 
 PRESETS = {
     "default": ClassifyConfig(train=TrainConfig(epochs=30, patience=6)),
-    # Tuning for a data source (see pipelines.config.resolve): ListOps' 90k trees an epoch.
+    # Tuning for a data source (see pipelines.settings.resolve): ListOps' 90k trees an epoch.
     "default:listops": [
         "train.epochs=12",
         "train.patience=3",
@@ -55,8 +50,23 @@ PRESETS = {
         "train.clipnorm=1.0",
     ],
     "tiny": ClassifyConfig(
-        data=DataConfig(size=120, frames=6, frame_size=16, window=12, tree_splits=(160, 40, 40)),
-        model=ModelConfig(units=8, filters=(4, 8), projection=8, dropout=0.0),
+        data=DataConfig(size=120),
+        model=ModelConfig(units=8, dropout=0.0),
+        video=VideoConfig(frames=6, frame_size=16, filters=(4, 8), projection=8),
+        series=SeriesConfig(window=12, projection=8),
+        trees=TreeConfig(tree_splits=(160, 40, 40)),
+        text=TextConfig(max_vocab=500, max_length=32),
         train=TrainConfig(epochs=1, batch_size=16),
     ),
 }
+
+
+def config_for(source: str, preset: str = "tiny") -> ClassifyConfig:
+    """A preset with `data.source` set (for examples and quick checks).
+
+    Example:
+    >>> config_for("regimes").data.source
+    'regimes'
+    """
+    cfg = PRESETS[preset]
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, source=source))

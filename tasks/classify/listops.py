@@ -31,8 +31,10 @@ import re
 import statistics
 from pathlib import Path
 
-from tasks import atomic, trees
-from tasks.base import DataError, read_text
+from common import atomic
+from common.errors import DataError
+from tasks import trees
+from tasks.base import read_text
 
 OPERATORS = ("[MIN", "[MAX", "[MED", "[SM")  # the released order: the draws depend on it
 END = "]"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.base import DataError, read_text
+from common.errors import DataError
+from tasks.base import read_text
 
 CLASSES = ("down", "flat", "up")
 REQUIRED = ("date", "open", "high", "low", "close", "volume")

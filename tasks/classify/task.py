@@ -1,32 +1,38 @@
-"""The classify task: data, model, metrics and export behind the `Task` contract."""
+"""The classify task: a modality's front end, the shared encoder, a softmax head."""
 
+import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from common import atomic
+from common.errors import ConfigError
+from models import encoders
 from tasks import plots
-from tasks.base import DataError, Splits
-from tasks.classify import inputs as reading
-from tasks.classify import model as classifier_model
-from tasks.classify import sources, tree_inputs
+from tasks.base import SPLITS, Splits
+from tasks.classify import modalities
 from tasks.classify.config import PRESETS, ClassifyConfig
-from tasks.classify.features import OHLCVFeatures
-from tasks.classify.serving import Classifier
-from tasks.embeddings import read_embeddings
+from tasks.classify.modality import Examples
+from tasks.classify.scores import classification_scores
+from tasks.export import endpoint, write_saved_model
 
 EVAL_BATCH = 64
 
 
 class ClassifyTask:
-    """Sequence -> label: video clips through a per-frame CNN, price windows through
-    in-graph features, then the shared (Bi)LSTM encoder and a softmax head; or tree
-    -> label through a Tree-LSTM (or a (Bi)LSTM over the flattened tree).
+    """Sequence (or tree) -> label. The modality that reads the configured source
+    (video clips, price series, trees, text; `tasks/classify/modalities/`) gives the
+    data, the model's front end and the served computation; the task puts an encoder
+    of the catalog and a softmax head between them, and scores and exports the result.
 
     Example:
-    >>> task = ClassifyTask(PRESETS["tiny"], Path("runs/classify-tiny"))  # doctest: +SKIP
-    >>> splits = task.datasets(); model = task.build_model()  # doctest: +SKIP
+    >>> import tempfile
+    >>> task = ClassifyTask(PRESETS["tiny"], Path(tempfile.mkdtemp()))
+    >>> splits = task.prepare()
+    >>> task.classes[:2], tuple(task.build_model().output.shape)
+    (('right', 'left'), (None, 6))
     """
 
     name = "classify"
@@ -35,93 +41,98 @@ class ClassifyTask:
     def __init__(self, cfg: ClassifyConfig, workdir: Path):
         self.cfg = cfg
         self.workdir = Path(workdir)
+        modality = modalities.for_source(cfg.data.source)
+        reads = encoders.get(cfg.model.encoder).reads
+        if reads not in modality.gives:
+            raise ConfigError(f"model.encoder={cfg.model.encoder} reads {reads}; "
+                              f"{cfg.data.source} gives {' or '.join(modality.gives)}")  # fmt: skip
+        self.modality = modality(cfg, workdir)
 
-    def datasets(self) -> Splits:
-        self.data = sources.load(self.cfg.data)
-        train = self.data.splits["train"]
+    # -- data ---------------------------------------------------------------
+
+    def prepare(self) -> Splits:
+        """Reads the splits, fits and records what the front end learns from training
+        data, records the class names and the majority class, and the pipelines."""
+        data = self.modality.load(SPLITS)
+        parts = data.splits
         if self.cfg.data.shuffle_labels:
             rng = np.random.default_rng(self.cfg.train.seed)
-            self.data.splits["train"] = train._replace(y=rng.permutation(train.y))
-        if self.cfg.data.node_labels and not self.data.labelled:
-            raise DataError(
-                f"data.node_labels needs trees with node labels (sst:DIR), "
-                f"not data.source={self.cfg.data.source}"
-            )
-        if self.data.modality == "tree":
-            self.vocabulary = tree_inputs.vocabulary(self.workdir / "vocab" / "tokens.txt",
-                                                     train.x, self.data.labelled)  # fmt: skip
-            self.trees = tree_inputs.TreeReader(self.cfg, self.data.labelled)
-            return Splits(*(self.trees.dataset(self.data.splits[n], n == "train")
-                            for n in ("train", "val", "test")))  # fmt: skip
-        return Splits(*(self._dataset(n) for n in ("train", "val", "test")))
+            parts["train"] = parts["train"]._replace(y=rng.permutation(parts["train"].y))
+        self.classes = data.classes
+        self.majority = int(np.bincount(parts["train"].y, minlength=len(data.classes)).argmax())
+        record = {"classes": list(self.classes), "majority": self.majority}
+        atomic.write_text(self._classes_path, json.dumps(record, ensure_ascii=False) + "\n")
+        self.modality.prepare(parts["train"])
+        return Splits(*(self.modality.dataset(parts[n], n == "train") for n in SPLITS))
 
-    def _dataset(self, split: str) -> tf.data.Dataset:
-        part = self.data.splits[split]
-        x = part.x.astype("float32") if self.data.modality == "series" else part.x
-        ds = tf.data.Dataset.from_tensor_slices((x, part.y)).cache()
-        if split == "train":
-            ds = ds.shuffle(len(part.y), seed=self.cfg.train.seed)
-        ds = ds.batch(self.cfg.train.batch_size)
-        if self.data.modality == "video" and self.cfg.data.augment and split == "train":
-            # Seeds from the dataset, not stateful ops, so that parallel calls and resumed
-            # runs draw the same jitter: a new pair per batch, new values each epoch.
-            seeds = tf.data.Dataset.random(self.cfg.train.seed, rerandomize_each_iteration=True)
-            ds = tf.data.Dataset.zip((ds, seeds.batch(2))).map(
-                lambda batch, seed: (_jitter(batch[0], seed), batch[1]),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-        elif self.data.modality == "video":
-            ds = ds.map(lambda clips, y: (tf.cast(clips, tf.float32), y),
-                        num_parallel_calls=tf.data.AUTOTUNE)  # fmt: skip
-        return ds.prefetch(tf.data.AUTOTUNE)
+    def restore(self) -> None:
+        """The class names and majority class the run recorded."""
+        record = json.loads(self._classes_path.read_text(encoding="utf-8"))
+        self.classes, self.majority = tuple(record["classes"]), record["majority"]
+        self.modality.restore()
+
+    @property
+    def _classes_path(self) -> Path:
+        return self.workdir / "vocab" / "classes.json"
+
+    # -- model --------------------------------------------------------------
 
     def build_model(self) -> keras.Model:
-        cfg, data = self.cfg, self.cfg.data
-        if self.data.modality == "tree":
-            vectors = None
-            if cfg.model.embeddings:
-                vectors, found = read_embeddings(Path(cfg.model.embeddings), self.vocabulary)
-                print(f"classify: {found} of {len(self.vocabulary)} tokens have pre-trained "
-                      f"vectors in {cfg.model.embeddings} (width {vectors.shape[1]})")  # fmt: skip
-            return classifier_model.tree_model(cfg.model, self.vocabulary, len(self.data.classes),
-                                               data.node_labels, vectors)  # fmt: skip
-        if self.data.modality == "video":
-            front = classifier_model.video_front(cfg.model, data.frames, data.frame_size)
-        else:
-            normalization = keras.layers.Normalization(axis=-1, name="normalization")
-            train = self.data.splits["train"].x.astype("float32")
-            normalization.adapt(OHLCVFeatures()(train))  # training windows only
-            front = classifier_model.series_front(cfg.model, data.window, normalization)
-        return classifier_model.build_model(cfg.model, front, len(self.data.classes))
+        """The modality's front end, the encoder, dropout and a softmax over the
+        classes: of the summary, or of every node's state (`per_node`)."""
+        inputs, features = self.modality.front(encoders.get(self.cfg.model.encoder).reads)
+        states, summary, _ = encoders.build(self.cfg.model)(*features)
+        state = states if self.modality.per_node else summary  # (B, [N,] width)
+        state = keras.layers.Dropout(self.cfg.model.dropout)(state)
+        logits = keras.layers.Dense(len(self.classes), name="logits")(state)
+        probabilities = keras.layers.Activation("softmax", dtype="float32", name="probabilities")
+        return keras.Model(inputs, probabilities(logits), name="classifier")
 
     def compile_args(self) -> dict:
-        metrics = "weighted_metrics" if self.cfg.data.node_labels else "metrics"
+        metrics = "weighted_metrics" if self.modality.per_node else "metrics"
         return {"loss": "sparse_categorical_crossentropy", metrics: ["accuracy"]}
 
-    def classifier(self, model: keras.Model) -> Classifier:
-        return Classifier(model, self.data.modality, self.data.classes, self.cfg,
-                          self.data.labelled)  # fmt: skip
+    def callbacks(self, model: keras.Model) -> list:
+        return []
+
+    # -- evaluation and export ----------------------------------------------
+
+    def serving(self, model: keras.Model):
+        """The exported function: the modality's raw input -> `label` (class names),
+        `probabilities`, `valid` and the modality's extras. An invalid input gets label
+        `""` and zero probabilities; one of the wrong dtype, rank or size is refused."""
+        classes = tf.constant(self.classes)
+
+        def serve(batch):
+            probabilities, valid, extras = self.modality.serve(model, batch)
+            labels = tf.gather(classes, tf.argmax(probabilities, axis=-1))
+            return {
+                "label": tf.where(valid, labels, ""),
+                "probabilities": tf.where(valid[:, None], probabilities, 0.0),
+                "valid": valid,
+                **extras,
+            }
+
+        return endpoint(serve, self.modality.signature)
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
-        """Accuracy, macro-F1 and per-class precision/recall, beside naive baselines."""
-        part = self.data.splits[split]
-        serve = self.classifier(model).serve
-        x = part.x.astype("float32") if self.data.modality == "series" else part.x
-        x = x.astype(str) if self.data.modality == "tree" else x
+        """Accuracy, macro-F1 and per-class precision/recall, beside naive baselines:
+        the majority class of training, and for series "same as last window"."""
+        part: Examples = self.modality.load((split,)).splits[split]
+        serve = self.serving(model)
         probabilities = np.concatenate([
-            serve(x[i : i + EVAL_BATCH])["probabilities"].numpy()
-            for i in range(0, len(x), EVAL_BATCH)
+            serve(part.x[i : i + EVAL_BATCH])["probabilities"].numpy()
+            for i in range(0, len(part.y), EVAL_BATCH)
         ])  # fmt: skip
         predicted = probabilities.argmax(-1)
-        majority = int(np.bincount(self.data.splits["train"].y).argmax())
-        scores = classification_scores(part.y, predicted, self.data.classes)
-        baselines = {"majority_accuracy": float(np.mean(part.y == majority))}
-        if self.data.modality == "series":
-            last = np.where(part.previous >= 0, part.y[part.previous], majority)
+        scores = classification_scores(part.y, predicted, self.classes)
+        baselines = {"majority_accuracy": float(np.mean(part.y == self.majority))}
+        if (part.previous >= 0).any():  # examples in time order: series
+            last = np.where(part.previous >= 0, part.y[part.previous], self.majority)
             baselines["same_as_last_accuracy"] = float(np.mean(part.y == last))
-            plots.series_labels(part, predicted, self.data.classes,
+            plots.series_labels(part, predicted, self.classes,
                                 self.workdir / "plots" / "series.png")  # fmt: skip
-        plots.confusion(scores.pop("confusion"), self.data.classes,
+        plots.confusion(scores.pop("confusion"), self.classes,
                         self.workdir / "plots" / "confusion.png")  # fmt: skip
         return {
             "split": split,
@@ -131,66 +142,27 @@ class ClassifyTask:
         }
 
     def export(self, model: keras.Model, path: Path) -> None:
-        self.classifier(model).export(path)
+        write_saved_model(path, [model], {"serving_default": self.serving(model)})
+
+    def serving_inputs(self, split: str) -> list:
+        """The split's inputs (clips, windows, trees, texts), as the export takes them."""
+        return list(self.modality.load((split,)).splits[split].x)
 
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]:
-        """Labels clip folders (video), the last window of CSV files (series) or
-        bracketed trees given as text (trees)."""
+        """Labels command-line inputs with a loaded SavedModel: clip folders (video),
+        CSV files (series: their last window), trees or texts as given.
+        One `input<TAB>label<TAB>probability` line each."""
         fn = served.signatures["serving_default"]
-        name = next(iter(fn.structured_input_signature[1]))
-        if name == "trees":
-            out = fn(trees=tf.constant(inputs))
-            return [
-                f"{tree}\t{label.decode() or 'invalid input: ' + error.decode()}\t{p.max():.3f}"
-                for tree, label, error, p in zip(inputs, out["label"].numpy(), out["error"].numpy(),
-                                                 out["probabilities"].numpy(), strict=True)
-            ]  # fmt: skip
-        batch = reading.clips(inputs) if name == "frames" else reading.last_windows(
-            inputs, fn.structured_input_signature[1][name].shape[1]
-        )  # fmt: skip
-        out = fn(**{name: batch})
-        return [
-            f"{path}\t{label.decode() or 'invalid input'}\t{p.max():.3f}"
-            for path, label, p in zip(inputs, out["label"].numpy(),
-                                      out["probabilities"].numpy(), strict=True)
-        ]  # fmt: skip
-
-
-def classification_scores(y: np.ndarray, predicted: np.ndarray, classes) -> dict:
-    """Accuracy, macro-F1, per-class precision and recall, and the confusion matrix.
-
-    Example:
-    >>> s = classification_scores(np.array([0, 0, 1]), np.array([0, 1, 1]), ("a", "b"))
-    >>> s["accuracy"], s["macro_f1"], s["per_class"]["b"]
-    (0.6667, 0.6667, {'precision': 0.5, 'recall': 1.0})
-    """
-    k = len(classes)
-    confusion = np.bincount(y * k + predicted, minlength=k * k).reshape(k, k)  # true x pred
-    hits = np.diag(confusion).astype(float)
-    precision = np.divide(hits, confusion.sum(0), out=np.zeros(k), where=confusion.sum(0) > 0)
-    recall = np.divide(hits, confusion.sum(1), out=np.zeros(k), where=confusion.sum(1) > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k),
-                   where=precision + recall > 0)  # fmt: skip
-    return {
-        "accuracy": round(float(hits.sum() / max(len(y), 1)), 4),
-        "macro_f1": round(float(f1.mean()), 4),
-        "per_class": {
-            name: {"precision": round(float(p), 4), "recall": round(float(r), 4)}
-            for name, p, r in zip(classes, precision, recall, strict=True)
-        },
-        "confusion": confusion,
-    }
-
-
-def _jitter(clips, seed):
-    """uint8 clips as float32 with random brightness and contrast per clip; `seed`: 2
-    integers (stateless random)."""
-    batch = tf.shape(clips)[0]  # clips: (batch, frames, size, size, 3) uint8
-    noise = tf.random.stateless_uniform([2, batch, 1, 1, 1, 1], seed)
-    return _scale_shift(clips, 0.8 + 0.4 * noise[0], 40.0 * noise[1] - 20.0)
-
-
-@tf.function(jit_compile=True)  # fused: half the pipeline's CPU time, the noise unchanged
-def _scale_shift(clips, scale, shift):
-    return tf.clip_by_value(tf.cast(clips, tf.float32) * scale + shift, 0.0, 255.0)
+        ((name, spec),) = fn.structured_input_signature[1].items()
+        batch = modalities.for_input(name).read_inputs(inputs, spec)
+        out = fn(**{name: tf.constant(batch)})
+        errors = (
+            [e.decode() for e in out["error"].numpy()] if "error" in out else [""] * len(inputs)
+        )
+        labels = [
+            label.decode() or "invalid input" + (f": {error}" if error else "")
+            for label, error in zip(out["label"].numpy(), errors, strict=True)
+        ]
+        return [f"{given}\t{label}\t{p.max():.3f}" for given, label, p in
+                zip(inputs, labels, out["probabilities"].numpy(), strict=True)]  # fmt: skip

@@ -2,29 +2,35 @@
 
 import dataclasses
 
-from tasks.base import TrainConfig
-from tasks.text import DecodeConfig
+from common.config import DecodeConfig, TrainConfig
+from models import EncoderConfig
+from tasks.text import LEVELS
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     source: str = "toy_pairs"  # see tasks.translate.sources.SOURCES
     size: int = 12000  # generated pairs (toy_pairs only), split 80/10/10
-    seed: int = 0  # the split of local files
+    seed: int = 0  # the generated pairs and the split of local files
     tokens: str = "word"  # word | char
     max_vocab: int = 8000  # per language, most frequent in training
     max_length: int = 32  # tokens; longer training pairs are counted and left out
 
+    def __post_init__(self):
+        if self.tokens not in LEVELS:
+            raise ValueError(f"data.tokens must be one of {LEVELS}, got {self.tokens!r}")
+        if min(self.size, self.max_vocab, self.max_length) < 1:
+            raise ValueError("data.size, data.max_vocab and data.max_length must be 1 or more")
+
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    encoder: str = "bilstm"  # lstm | bilstm | treelstm (toy_pairs' gold source trees)
-    layers: int = 1
-    units: int = 128  # per direction; the decoder gets the encoder's output width
+class ModelConfig(EncoderConfig):
+    # encoder, units, layers, dropout, tree: see models.EncoderConfig; treelstm reads
+    # toy_pairs' gold source trees (any number of children: a Child-Sum cell)
+    tree: str = "childsum"
     embedding_dim: int = 64
     decoder_layers: int = 1
     attention: str = "bahdanau"  # bahdanau (additive) | luong (multiplicative)
-    dropout: float = 0.1
     embeddings: str = ""  # source side: pre-trained vectors, a GloVe/word2vec text file
     freeze_embeddings: bool = False  # keep the pre-trained vectors fixed
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from models.tree_encoder import ARITY
 from tasks import text, trees
 from tasks.export import at_least_one, endpoint, write_saved_model
 from tasks.translate import model as seq2seq
@@ -15,22 +16,25 @@ TREES = tf.TensorSpec([None], tf.string, name="trees")
 
 
 class TreeSource:
-    """Parse trees (PTB-bracketed, labels ignored) -> the tree encoder's inputs.
+    """Parse trees (PTB-bracketed, labels ignored) -> the tree encoder's inputs, for
+    the tree cell `cell` (`models.tree_encoder.CELLS`).
 
     Example:
-    >>> (ids, children), error = TreeSource(["the", "dog"])(tf.constant(["(NP (DT the) (NN cat))"]))
+    >>> source = TreeSource(["the", "dog"], "childsum")
+    >>> (ids, children), error = source(tf.constant(["(NP (DT the) (NN cat))"]))
     >>> ids.numpy().tolist(), children.numpy().tolist(), error.numpy().tolist()
     ([[0, 2, 1]], [[[1, 2], [-1, -1], [-1, -1]]], [0])
     """
 
-    def __init__(self, vocabulary: list[str]):
+    def __init__(self, vocabulary: list[str], cell: str):
         self.lookup = keras.layers.StringLookup(vocabulary=vocabulary, mask_token="")
         self.lookup.build((None,))  # ExportArchive tracks built layers only
+        self.arity = ARITY[cell]
 
     def __call__(self, strings):
         """`(batch,)` strings -> `((ids (B, S), children (B, S, K)), error (B,))`. A tree
         that does not parse reads as one `[UNK]` word (its `error` says why)."""
-        parsed = trees.parse(strings, labelled=True)
+        parsed = trees.parse(strings, labelled=True, arity=self.arity)
         words = tf.strings.lower(parsed["tokens"])
         first = tf.range(tf.shape(words)[1]) == 0
         words = tf.where((parsed["error"] > 0)[:, None] & first[None, :], "[UNK]", words)
@@ -49,12 +53,17 @@ class Translator:
     strings, "score": (batch,) float32}`. Input is repaired, never rejected: invalid
     UTF-8 bytes become U+FFFD, unknown words `[UNK]`, sentences over
     `data.max_length` tokens are truncated, and an empty or blank sentence
-    translates to `""` with score 0. A `treelstm` model takes parse trees instead
-    (input `trees`); one that does not parse translates to `""` with score 0.
+    translates to `""` with score 0. A model whose encoder reads trees takes parse
+    trees instead (input `trees`); one that does not parse translates to `""` with
+    score 0.
 
     Example:
-    >>> translator = Translator(model, source_vocab, target_vocab, cfg)  # doctest: +SKIP
-    >>> translator.beam(tf.constant(["the dog sees a cat"]))["translation"]  # doctest: +SKIP
+    >>> from tasks.translate.config import PRESETS
+    >>> cfg = PRESETS["tiny"]
+    >>> model = seq2seq.build_model(cfg.model, ["the", "dog"], 2 + 2)
+    >>> translator = Translator(model, ["the", "dog"], ["le", "chien"], cfg)
+    >>> translator.beam(tf.constant(["the dog", ""]))["score"].shape
+    TensorShape([2])
     """
 
     def __init__(
@@ -69,7 +78,9 @@ class Translator:
         self.target_vocab = target_vocab
         self.source_vectorizer = text.vectorizer(source_vocab, cfg.data.tokens, cfg.data.max_length)
         self.source_vectorizer.build((None,))  # ExportArchive tracks built layers only
-        self.trees = TreeSource(source_vocab) if cfg.model.encoder == "treelstm" else None
+        self.trees = None
+        if seq2seq.reads_trees(cfg.model):
+            self.trees = TreeSource(source_vocab, cfg.model.tree)
         spec = TREES if self.trees else SENTENCES
         self.beam = endpoint(lambda batch: self.translate(batch, cfg.decode.beam_size), spec)
         self.greedy = endpoint(lambda batch: self.translate(batch, 1), spec)

@@ -1,37 +1,59 @@
 """Where translation pairs come from: generated, Anki/Tatoeba, two text files, TFDS.
 
-`load(source, ...)` returns `{"train": [...], "val": [...], "test": [...]}` lists of
-`Pair`. Local files are split 80/10/10 after a seeded shuffle; TFDS sets keep their
-own splits (a missing validation split is carved from train).
+`load(cfg, splits)` returns `{split: [Pair, ...]}` for the splits asked, making or
+reading only what they need. Generated pairs are drawn per split (held-out sources
+never occur in training). A local file is split 80/10/10 after a seeded shuffle by
+source sentence, so that all translations of a sentence fall in one split; a folder
+of `train*`, `val*` (or `dev*`) and `test*` files keeps its own splits. TFDS sets keep
+their own splits (a missing validation split is carved from train).
 """
 
 from pathlib import Path
 
-from tasks.base import DataError, parse_source, random_split, read_text
+from common.errors import DataError
+from tasks.base import (
+    SPLITS,
+    generated_split,
+    local_splits,
+    parse_source,
+    random_split,
+    read_text,
+    split_sizes,
+)
 from tasks.translate import toy_pairs
 from tasks.translate.toy_pairs import Pair
 
 SOURCES = {
     "toy_pairs": "generated English -> Toy pairs with source trees (default)",
-    "anki": "anki:PATH, a Tatoeba/Anki tab-separated file (source, target[, attribution])",
+    "anki": "anki:PATH, a Tatoeba/Anki tab-separated file (source, target[, attribution]), "
+    "or a folder of such train*, val* and test* files",
     "files": "files:SRC,TGT, two aligned text files, one sentence a line",
     "tfds": "tfds:NAME[/CONFIG], a TFDS translation set, e.g. tfds:ted_hrlr_translate/pt_to_en",
 }
 
 
-def load(source: str, size: int, seed: int) -> dict[str, list[Pair]]:
-    """Loads and splits `source`; `size` is the number of generated pairs."""
-    kind, arg = parse_source(source, SOURCES)
+def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Pair]]:
+    """The pairs of `splits` of the source `cfg.source` (a translate `DataConfig`)."""
+    kind, arg = parse_source(cfg.source, SOURCES)
     if kind == "toy_pairs":
-        return random_split(toy_pairs.generate(size, seed=1234), seed)
+        sizes = split_sizes(cfg.size)
+        return {name: generated_split(toy_pairs.generate, sizes, cfg.seed, name,
+                                      key=lambda pair: pair.source)
+                for name in splits}  # fmt: skip
     if kind == "tfds":
-        return _tfds(arg)
+        return _tfds(arg, splits)
     if not arg:
         raise DataError(f"data source {kind!r} needs a path: {SOURCES[kind]}")
     if kind == "anki":
-        return random_split(read_anki(Path(arg)), seed)
-    src, _, tgt = arg.partition(",")
-    return random_split(read_parallel(Path(src), Path(tgt)), seed)
+        parts = local_splits(Path(arg), read_anki, cfg.seed, key=_source)
+    else:
+        src, _, tgt = arg.partition(",")
+        parts = random_split(read_parallel(Path(src), Path(tgt)), cfg.seed, key=_source)
+    return {name: parts[name] for name in splits}
+
+
+def _source(pair: Pair) -> str:
+    return pair.source
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -77,7 +99,7 @@ def read_parallel(src: Path, tgt: Path) -> list[Pair]:
     return pairs
 
 
-def _tfds(name: str) -> dict[str, list[Pair]]:
+def _tfds(name: str, wanted: tuple[str, ...]) -> dict[str, list[Pair]]:
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     if not name:
@@ -94,7 +116,7 @@ def _tfds(name: str) -> dict[str, list[Pair]]:
         names["train"] = "train[5%:]"
     builder.download_and_prepare()
     out = {}
-    for split_name, tfds_split in names.items():
+    for split_name, tfds_split in ((n, names[n]) for n in wanted):
         ds = builder.as_dataset(split=tfds_split, as_supervised=True)
         out[split_name] = [
             Pair(s.decode("utf-8"), t.decode("utf-8"), None, f"tfds:{name}[{tfds_split}] #{i}")

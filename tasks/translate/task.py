@@ -7,9 +7,9 @@ import numpy as np
 import sacrebleu
 import tensorflow as tf
 
+from common.errors import DataError
 from tasks import plots, text, trees
-from tasks.base import DataError, Splits
-from tasks.embeddings import read_embeddings
+from tasks.base import SPLITS, Splits
 from tasks.translate import model as seq2seq
 from tasks.translate import sources
 from tasks.translate.config import PRESETS, TranslateConfig
@@ -20,11 +20,15 @@ EVAL_BATCH = 64
 
 
 class TranslateTask:
-    """Sentence -> sentence with a (Bi)LSTM encoder and an attentional LSTM decoder.
+    """Sentence -> sentence with an encoder of the catalog and an attentional LSTM decoder.
 
     Example:
-    >>> task = TranslateTask(PRESETS["tiny"], Path("runs/translate-tiny"))  # doctest: +SKIP
-    >>> splits = task.datasets(); model = task.build_model()  # doctest: +SKIP
+    >>> import tempfile
+    >>> task = TranslateTask(PRESETS["tiny"], Path(tempfile.mkdtemp()))
+    >>> splits = task.prepare()
+    >>> model = task.build_model()
+    >>> tuple(model.output.shape)[-1] == len(task.target_vocab) + 2
+    True
     """
 
     name = "translate"
@@ -33,26 +37,32 @@ class TranslateTask:
     def __init__(self, cfg: TranslateConfig, workdir: Path):
         self.cfg = cfg
         self.workdir = Path(workdir)
-        self.examples: dict[str, list[Pair]] = {}
+        self.tree_source = seq2seq.reads_trees(cfg.model)
 
     # -- data ---------------------------------------------------------------
 
-    def datasets(self) -> Splits:
-        data = self.cfg.data
-        pairs = sources.load(data.source, data.size, data.seed)
-        if self.tree_source:
-            for pair in (p for part in pairs.values() for p in part if p.tree is None):
-                raise DataError(
-                    f"{pair.origin}: model.encoder=treelstm needs source parse trees, "
-                    f"which data.source={data.source} lacks (try toy_pairs)"
-                )
+    def prepare(self) -> Splits:
+        """Reads the pairs, builds and records the vocabularies, and the pipelines."""
+        pairs = sources.load(self.cfg.data)
+        for pair in (p for part in pairs.values() for p in part):
+            self._check(pair)
         self.source_vocab = self._vocabulary("source", [p.source for p in pairs["train"]])
         self.target_vocab = self._vocabulary("target", [p.target for p in pairs["train"]])
-        return Splits(*(self._dataset(name, pairs[name]) for name in ("train", "val", "test")))
+        return Splits(*(self._dataset(name, pairs[name]) for name in SPLITS))
 
-    @property
-    def tree_source(self) -> bool:
-        return self.cfg.model.encoder == "treelstm"
+    def restore(self) -> None:
+        """The vocabularies the run recorded."""
+        self.source_vocab, self.target_vocab = (
+            text.load_vocabulary(self.workdir / "vocab" / f"{side}.txt")
+            for side in ("source", "target")
+        )
+
+    def _check(self, pair: Pair) -> None:
+        if self.tree_source and pair.tree is None:
+            raise DataError(
+                f"{pair.origin}: model.encoder={self.cfg.model.encoder} needs source parse "
+                f"trees, which data.source={self.cfg.data.source} lacks (try toy_pairs)"
+            )
 
     def _vocabulary(self, side: str, texts: list[str]) -> list[str]:
         path = self.workdir / "vocab" / f"{side}.txt"
@@ -76,43 +86,39 @@ class TranslateTask:
                 f"translate: {int((~keep).sum())} of {len(pairs)} {split} pairs are longer "
                 f"than data.max_length={limit} tokens and are left out (first: {first})"
             )
-        self.examples[split] = [p for p, k in zip(pairs, keep, strict=True) if k]
+        kept = [p for p, k in zip(pairs, keep, strict=True) if k]
         keep = tf.constant(keep)
         target = tf.ragged.boolean_mask(target, keep)
         batch = self.cfg.train.batch_size
         if self.tree_source:  # parsed in the pipeline, as in the SavedModel
-            reader = TreeSource(self.source_vocab)
-            trees = tf.constant([p.tree for p in self.examples[split]])
+            reader = TreeSource(self.source_vocab, self.cfg.model.tree)
+            trees = tf.constant([p.tree for p in kept])
             ds = tf.data.Dataset.from_tensor_slices((trees, target))
             ds = ds.map(lambda tree, target: (reader.single(tree), target)).cache()
-            ds = self._shuffled(ds, split).map(_teacher_forcing)
+            ds = self._shuffled(ds, split, len(kept)).map(_teacher_forcing)
             ds = ds.padded_batch(batch, padding_values=((0, -1), 0, 0))
         else:  # shuffled indices, then one gather and pad per batch, not a map per pair
             source = tf.ragged.boolean_mask(source, keep)
-            ds = self._shuffled(tf.data.Dataset.range(len(self.examples[split])), split)
+            ds = self._shuffled(tf.data.Dataset.range(len(kept)), split, len(kept))
             ds = ds.batch(batch).map(lambda i: _padded_pairs(source, target, i))
         return ds.map(_with_weights).prefetch(tf.data.AUTOTUNE)
 
-    def _shuffled(self, ds: tf.data.Dataset, split: str) -> tf.data.Dataset:
+    def _shuffled(self, ds: tf.data.Dataset, split: str, count: int) -> tf.data.Dataset:
         """Training examples in a new seeded order each epoch (one draw per iterator)."""
         if split != "train":
             return ds
-        return ds.shuffle(len(self.examples[split]), seed=self.cfg.train.seed)
+        return ds.shuffle(count, seed=self.cfg.train.seed)
 
     # -- model --------------------------------------------------------------
 
     def build_model(self) -> keras.Model:
-        vectors = None
-        if self.cfg.model.embeddings:
-            vectors, found = read_embeddings(Path(self.cfg.model.embeddings), self.source_vocab)
-            print(f"translate: {found} of {len(self.source_vocab)} source words have "
-                  f"pre-trained vectors in {self.cfg.model.embeddings}")  # fmt: skip
-        return seq2seq.build_model(
-            self.cfg.model, len(self.source_vocab) + 2, len(self.target_vocab) + 2, vectors
-        )
+        return seq2seq.build_model(self.cfg.model, self.source_vocab, len(self.target_vocab) + 2)
 
     def compile_args(self) -> dict:
         return text.compile_args()
+
+    def callbacks(self, model: keras.Model) -> list:
+        return []
 
     def translator(self, model: keras.Model) -> Translator:
         return Translator(model, self.source_vocab, self.target_vocab, self.cfg)
@@ -121,7 +127,7 @@ class TranslateTask:
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
         """Beam-search translations of `split`, scored with sacrebleu BLEU and chrF."""
-        pairs = self.examples[split]
+        (pairs,) = sources.load(self.cfg.data, (split,)).values()
         translator = self.translator(model)
         hypotheses = []
         for start in range(0, len(pairs), EVAL_BATCH):
@@ -171,6 +177,11 @@ class TranslateTask:
 
     def export(self, model: keras.Model, path: Path) -> None:
         self.translator(model).export(path)
+
+    def serving_inputs(self, split: str) -> list[str]:
+        """The split's sources (parse trees for a tree encoder), as the export takes them."""
+        (pairs,) = sources.load(self.cfg.data, (split,)).values()
+        return [self._input(p) for p in pairs]
 
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]:

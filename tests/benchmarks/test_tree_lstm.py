@@ -1,9 +1,11 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from benchmarks import tree_lstm
 
 
+@pytest.mark.slow
 def test_quick_rows_compare_all_three_ways_on_both_length_ranges():
     rows = tree_lstm.run(quick=True)
     assert [r.case.split(":")[1].strip() for r in rows] == [

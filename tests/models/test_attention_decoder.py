@@ -30,6 +30,10 @@ def test_layer_contract(tmp_path, attention):
         },
         {"tokens": tokens, "memory": memory, "summary": summary},
         tmp_path,
+        # embedding, 2 LSTMs of 3, initial state 2, key projection, combine 2, logits 2;
+        # additive attention also a query projection and a scale
+        trainable_weights=16 if attention == "bahdanau" else 14,
+        float32_outputs=(0,),  # the logits stay float32 for a stable softmax
     )
     assert logits.shape == (2, 4, VOCAB) and logits.dtype == np.float32
 

@@ -12,8 +12,9 @@ def _images(batch=2, size=64):
 
 def test_small_backbone_contract(tmp_path):
     grid, pooled = run_layer_test(
-        ImageEncoder, {"filters": (8, 16, 32)}, {"images": _images()}, tmp_path
-    )
+        ImageEncoder, {"filters": (8, 16, 32)}, {"images": _images()}, tmp_path,
+        trainable_weights=6,  # 3 convolutions, kernel and bias
+    )  # fmt: skip
     assert grid.shape == (2, 64, 32) and pooled.shape == (2, 32)
     np.testing.assert_allclose(pooled, grid.mean(axis=1), rtol=1e-5, atol=1e-6)
 
@@ -31,6 +32,7 @@ def test_application_backbone_without_downloads(tmp_path, trainable):
         {"backbone": "mobilenet_v2", "weights": None, "trainable_backbone": trainable},
         {"images": _images(batch=1, size=64)},
         tmp_path,
+        trainable_weights=156 if trainable else 0,
     )
     assert grid.shape == (1, 4, 1280) and pooled.shape == (1, 1280)
     layer = ImageEncoder("mobilenet_v2", trainable_backbone=trainable)

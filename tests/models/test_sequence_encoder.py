@@ -11,14 +11,16 @@ def _inputs(batch=3, steps=6, features=4, seed=0):
 
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_layer_contract(tmp_path, bidirectional):
-    outputs, h, c = run_layer_test(
+    outputs, summary, mask = run_layer_test(
         SequenceEncoder,
         {"units": 5, "num_layers": 2, "bidirectional": bidirectional, "dropout": 0.1},
         {"inputs": _inputs()},
         tmp_path,
+        trainable_weights=12 if bidirectional else 6,  # kernel, recurrent, bias per LSTM
     )
     width = 10 if bidirectional else 5
-    assert outputs.shape == (3, 6, width) and h.shape == c.shape == (3, width)
+    assert outputs.shape == (3, 6, width) and summary.shape == (3, width)
+    assert mask.all() and mask.shape == (3, 6)
 
 
 @pytest.mark.parametrize("bidirectional", [True, False])
@@ -31,5 +33,5 @@ def test_padding_never_changes_a_result(bidirectional):
     long = [np.asarray(t) for t in encoder(padded, mask=mask)]
     np.testing.assert_allclose(long[0][:, :4], short[0], atol=1e-5)
     np.testing.assert_array_equal(long[0][:, 4:], 0.0)  # padded steps output zeros
-    np.testing.assert_allclose(long[1], short[1], atol=1e-5)  # final states at the last real step
-    np.testing.assert_allclose(long[2], short[2], atol=1e-5)
+    np.testing.assert_allclose(long[1], short[1], atol=1e-5)  # the summary at the last real step
+    np.testing.assert_array_equal(long[2], mask)

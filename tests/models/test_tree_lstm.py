@@ -222,8 +222,9 @@ def test_nary_rejects_nodes_wider_than_its_arity():
 def test_layer_contract(tmp_path, cls, kwargs):
     features, children = _batch(_mixed_trees(3)[:3])
     nodes, roots = run_layer_test(
-        cls, {"units": UNITS, **kwargs}, {"features": features, "children": children}, tmp_path
-    )
+        cls, {"units": UNITS, **kwargs}, {"features": features, "children": children}, tmp_path,
+        trainable_weights=4 if cls is ChildSumTreeLSTM else 3,  # kernel, bias, recurrent (forget)
+    )  # fmt: skip
     assert nodes.shape == (3, children.shape[1], UNITS) and roots.shape == (3, UNITS)
 
 

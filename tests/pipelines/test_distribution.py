@@ -24,7 +24,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from pipelines import run
 for strategy in ("default", "mirrored"):
-    run.train("translate", preset="tiny", settings=tuple(sys.argv[2:]),
+    run.train("translate", preset="tiny", overrides=tuple(sys.argv[2:]),
               workdir=f"{sys.argv[1]}/{strategy}", strategy=strategy)
 """
 
@@ -84,6 +84,7 @@ def _rows(workdir):
     return [float(x) for line in lines[1:] for x in line.split(",")]  # rows, flattened
 
 
+@pytest.mark.slow
 def test_mirrored_and_two_workers_follow_the_one_device_run(tmp_path):
     done = subprocess.run([sys.executable, "-c", TWO_CPUS, str(tmp_path), *SETTINGS],
                           env=_env(PYTHONPATH=os.getcwd()), capture_output=True,

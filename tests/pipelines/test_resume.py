@@ -65,6 +65,7 @@ def _history_rows(text: str) -> list[list[float]]:
     return [[float(x) for x in line.split(",")] for line in text.splitlines()[1:]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", sorted(SETTINGS))
 def test_same_seed_same_figures_and_a_killed_run_resumes_to_them(task, tmp_path):
     _train(task, tmp_path / "one")

@@ -17,9 +17,9 @@ import pytest
 import tensorflow as tf
 from hypothesis import strategies as st
 
-from pipelines import config
+from common.errors import DataError
+from pipelines import settings as settings_module
 from tasks import get_task
-from tasks.base import DataError
 
 HUGE = 2**20  # bytes in a "huge" string
 
@@ -127,8 +127,8 @@ def export_tiny(task: str, settings: list[str], folder: Path) -> Path:
     """Builds the tiny preset's UNTRAINED model (with its real data pipeline and
     vocabularies), exports it to `folder/export` and returns that path."""
     cls = get_task(task)
-    job = cls(config.resolve(cls.presets, "tiny", settings), folder)
-    job.datasets()
+    job = cls(settings_module.resolve(cls.presets, "tiny", settings), folder)
+    job.prepare()
     job.export(job.build_model(), folder / "export")
     return folder / "export"
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tasks.base import DataError
+from common.errors import DataError
 from tasks.embeddings import read_embeddings
 
 GLOVE = "the 0.5 1.0 -1.0\ncat 1.5 -1.0 2.0\n. . . 9.0 9.0 9.0\nsat -0.5 0.0 1e-1\n"

@@ -6,8 +6,8 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.errors import DataError
 from tasks import trees
-from tasks.base import DataError
 from tests.tasks.fuzz import text, tree, tree_bytes, tree_reference
 
 ROWS = st.lists(tree_bytes, max_size=6)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from common.errors import DataError
 from tasks import trees
-from tasks.base import DataError
 from tasks.classify import listops
 
 

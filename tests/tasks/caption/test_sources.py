@@ -3,20 +3,27 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from tasks.base import DataError
+from common.errors import DataError
 from tasks.caption import metrics, shapes, sources
+from tasks.caption.config import DataConfig
 from tasks.caption.shapes import _Shape
 
 
+def _load(source: str, size: int = 50, image_size: int = 32, splits=("train", "val", "test")):
+    cfg = DataConfig(source=source, size=size, image_size=image_size, max_pixels=10**6)
+    return sources.load(cfg, splits)
+
+
 def test_shapes_are_deterministic_and_split_by_image():
-    a = sources.load("shapes", 50, 32, seed=0, max_pixels=10**6)
-    b = sources.load("shapes", 50, 32, seed=0, max_pixels=10**6)
+    a, b = _load("shapes"), _load("shapes")
     assert [len(a[s]) for s in ("train", "val", "test")] == [40, 5, 5]
     for split in a:
         for x, y in zip(a[split], b[split], strict=True):
             np.testing.assert_array_equal(x.image, y.image)
             assert x.captions == y.captions
     assert a["train"][0].image.shape == (32, 32, 3) and len(a["train"][0].captions) == 5
+    np.testing.assert_array_equal(_load("shapes", splits=("val",))["val"][0].image,
+                                  a["val"][0].image)  # fmt: skip
 
 
 def test_captions_name_relation_colour_size_and_paraphrase():
@@ -68,7 +75,7 @@ def _flickr_folder(tmp_path, token_format=False, n=5):
 @pytest.mark.parametrize("token_format", [False, True])
 def test_flickr_folder_in_both_caption_formats(tmp_path, token_format):
     folder = _flickr_folder(tmp_path, token_format, n=10)
-    splits = sources.load(f"folder:{folder}", 0, 24, seed=0, max_pixels=10**6)
+    splits = _load(f"folder:{folder}", image_size=24)
     names = [[e.origin for e in splits[s]] for s in ("train", "val", "test")]
     assert [len(n) for n in names] == [8, 1, 1]
     assert len({o for n in names for o in n}) == 10  # split by image, no image twice
@@ -117,12 +124,12 @@ def test_bad_folders_name_the_file_or_line(tmp_path, damage, message):
 
 def test_folder_without_a_caption_file(tmp_path):
     with pytest.raises(DataError, match="no caption file"):
-        sources.load(f"folder:{tmp_path}", 0, 16, 0, 10**6)
+        _load(f"folder:{tmp_path}", image_size=16)
 
 
 def test_tfds_coco_captions_source():
     with tfds.testing.mock_data(num_examples=4):
-        splits = sources.load("tfds:coco_captions", 0, 16, seed=0, max_pixels=10**6)
+        splits = _load("tfds:coco_captions", image_size=16)
     assert [len(splits[s]) for s in ("train", "val", "test")] == [4, 4, 4]
     example = splits["train"][0]
     assert example.image.shape == (16, 16, 3) and example.image.dtype == np.uint8

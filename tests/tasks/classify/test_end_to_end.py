@@ -48,8 +48,7 @@ def test_video_trains_exports_and_serves_any_clip_size(tmp_path):
     assert {"accuracy", "macro_f1", "per_class", "majority_accuracy"} <= set(metrics)
     assert (workdir / "plots" / "confusion.png").exists()
     job = run.load_run(workdir)
-    job.datasets()
-    clips = job.data.splits["test"].x[:3]  # (3, 6, 16, 16, 3)
+    clips = job.modality.load(("test",)).splits["test"].x[:3]  # (3, 6, 16, 16, 3)
     folders = []
     for i, clip in enumerate(clips):
         folders.append(tmp_path / f"clip{i}")
@@ -82,8 +81,7 @@ def test_series_serving_flags_bad_windows_and_refuses_bad_shapes(tmp_path):
     with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
         fn(windows=tf.constant(np.ones((1, 7, 5), np.float32)))  # wrong window length
     job = run.load_run(workdir)
-    job.datasets()
-    windows = job.data.splits["test"].x[:4]
+    windows = job.modality.load(("test",)).splits["test"].x[:4]
     in_process = [x.decode() for x in fn(windows=tf.constant(windows))["label"].numpy()]
     assert _reload(workdir / "export", windows, tmp_path) == in_process
 
@@ -97,17 +95,23 @@ def test_a_small_ohlcv_csv_trains_evaluates_against_baselines_and_exports(tmp_pa
     ]
     csv = tmp_path / "prices.csv"
     csv.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
-    workdir, metrics = train_tiny(tmp_path, f"ohlcv:{csv}", "data.horizon=3")
-    assert 0 <= metrics["same_as_last_accuracy"] <= 1 and metrics["examples"] > 20
+    workdir, metrics = train_tiny(tmp_path, f"ohlcv:{csv}", "series.horizon=3")
+    test = run.load_run(workdir).modality.load(("test",)).splits["test"]
+    majority = json.loads((workdir / "vocab" / "classes.json").read_text())["majority"]
+    # a window's "last" is the one whose outcome was known when it ended: horizon back
+    assert (test.previous[3:] == np.arange(len(test.y) - 3)).all() and metrics["examples"] > 20
+    last = np.where(test.previous >= 0, test.y[test.previous], majority)
+    assert metrics["same_as_last_accuracy"] == round(float(np.mean(last == test.y)), 4)
     line = run.predict(workdir / "export", [str(csv)])[0]
     assert line.split("\t")[1] in ("down", "flat", "up")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_shuffled_training_labels_fall_to_the_baseline(tmp_path, shuffle):
     """The leakage check: nothing but the labels can carry the answer."""
     _, metrics = train_tiny(tmp_path, "regimes", "size=1200", "window=30", "units=32",
-                        "projection=16", "epochs=8", "batch_size=32",
+                        "series.projection=16", "epochs=8", "batch_size=32",
                         f"shuffle_labels={shuffle}")  # fmt: skip
     if shuffle:
         assert metrics["accuracy"] <= metrics["majority_accuracy"] + 0.15
@@ -115,6 +119,7 @@ def test_shuffled_training_labels_fall_to_the_baseline(tmp_path, shuffle):
         assert metrics["accuracy"] >= 0.8
 
 
+@pytest.mark.slow
 def test_a_per_frame_model_stays_near_chance_where_the_lstm_learns(tmp_path):
     """The label of a moving_shapes clip cannot be read off one frame (about 85 s)."""
     accuracy = {}

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks import trees
-from tasks.classify import listops, ohlcv, sources
-from tasks.classify.config import DataConfig
+from tasks.classify import listops, ohlcv
+from tests.tasks.classify.data import load_data
 from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, tree
 
 HEADERS = ["Date,Open,High,Low,Close,Volume", "date,open,high,low,close,volume,ticker", "x"]
@@ -99,8 +99,7 @@ def test_listops_reads_back_and_names_a_broken_line(tmp_path, size, seed, data):
 def _sst(folder, lines: list[str]):
     for name in ("train.txt", "dev.txt", "test.txt"):
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = DataConfig(source=f"sst:{folder}")
-    return read_or_error(lambda: sources.load(config), folder / "train.txt")
+    return read_or_error(lambda: load_data(f"sst:{folder}"), folder / "train.txt")
 
 
 @settings(max_examples=40)

@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-from tasks.base import DataError
+from common.errors import DataError
 from tasks.classify import listops
 
 ONE = "( ( ( ( ( [SM 6 ) 5 ) 9 ) 0 ) ] )"  # the first line of the released test_d20s.tsv

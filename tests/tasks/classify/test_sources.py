@@ -3,9 +3,11 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from tasks.base import DataError
-from tasks.classify import moving_shapes, ohlcv, regimes, sources
-from tasks.classify.config import DataConfig
+from common.errors import DataError
+from tasks.classify import moving_shapes, ohlcv, regimes
+from tasks.classify.modalities import Series, Video, for_source
+from tasks.classify.modalities.video import read_frames
+from tests.tasks.classify.data import load_data
 
 HEADER = "Date,Open,High,Low,Close,Volume"
 
@@ -32,8 +34,8 @@ def test_a_single_frame_looks_the_same_for_every_class():
 
 
 def test_regime_windows_and_splits_are_chronological_per_series():
-    data = sources.load(DataConfig(source="regimes", size=400, window=20))
-    assert data.modality == "series" and data.classes == regimes.CLASSES
+    data = load_data("regimes", "size=400", "window=20")
+    assert for_source("regimes") is Series and data.classes == regimes.CLASSES
     train = data.splits["train"]
     assert train.x.shape[1:] == (20, 5) and (train.x[..., :4] > 0).all()
     linked = train.previous >= 0
@@ -115,14 +117,14 @@ def _frames_folder(root, clips_per_class=2, frames=5):
 
 
 def test_frame_folders_sample_frames_evenly(tmp_path):
-    clips, labels, classes = sources.read_frames(_frames_folder(tmp_path, frames=9), 3, 8)
+    clips, labels, classes = read_frames(_frames_folder(tmp_path, frames=9), 3, 8, 10**6)
     assert classes == ("jump", "walk") and labels.tolist() == [0, 0, 1, 1]
     assert clips.shape == (4, 3, 8, 8, 3)
     np.testing.assert_allclose(clips[0, :, 4, 4, 0], [0, 120, 240], atol=12)  # frames 0, 4, 8
 
 
 @pytest.mark.parametrize("damage,message", [
-    ("short", "clip1: 4 frames, need at least data.frames=5"),
+    ("short", "clip1: 4 frames, need at least video.frames=5"),
     ("unreadable", "002.jpg: not a readable image"),
     ("empty_class", "run: empty class folder"),
 ])  # fmt: skip
@@ -135,12 +137,13 @@ def test_bad_frame_folders(tmp_path, damage, message):
     else:
         (root / "run").mkdir()
     with pytest.raises(DataError, match=message):
-        sources.read_frames(root, 5, 8)
+        read_frames(root, 5, 8, 10**6)
 
 
 def test_tfds_video_source():
     with tfds.testing.mock_data(num_examples=10):
-        data = sources.load(DataConfig(source="tfds:ucf101", frames=4, frame_size=8))
-    assert data.modality == "video" and len(data.classes) == 101
+        assert for_source("tfds:ucf101") is Video
+        data = load_data("tfds:ucf101", "frames=4", "frame_size=8")
+    assert len(data.classes) == 101
     assert data.splits["train"].x.shape[1:] == (4, 8, 8, 3)
     assert len(data.splits["train"].y) + len(data.splits["val"].y) == 10

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pipelines import run
+from tasks.classify import listops
 from tests.tasks.classify.test_end_to_end import train_tiny
 from tests.tasks.classify.test_tree_sources import SST_LINES, write_sst
 
@@ -38,12 +39,14 @@ def _reload(export, batches: dict, tmp_path) -> dict:
 
 def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     workdir, metrics = train_tiny(tmp_path, "listops", "encoder=treelstm")
-    assert metrics["examples"] == 40 and 0.0 <= metrics["accuracy"] <= 1.0
     job = run.load_run(workdir)
-    job.datasets()
-    trees = job.data.splits["test"].x[:6].tolist()
+    test = job.modality.load(("test",)).splits["test"]
+    labels = [line.split("\t")[1] for line in run.predict(workdir / "export", list(test.x))]
+    right = np.mean([label == str(y) for label, y in zip(labels, test.y, strict=True)])
+    assert metrics["examples"] == 40 and metrics["accuracy"] == round(right, 4)
+    trees = test.x[:6].tolist()
     model = keras.saving.load_model(workdir / "checkpoints" / "best.keras", safe_mode=True)
-    here = job.classifier(model).serve(np.array(trees))
+    here = job.serving(model)(np.array(trees))
     fresh = _reload(workdir / "export", {"good": trees, "bad": HOSTILE, "none": []}, tmp_path)
     assert fresh["good"]["label"] == [b.decode() for b in here["label"].numpy()]
     assert all(fresh["good"]["valid"]) and fresh["good"]["error"] == [""] * 6
@@ -55,6 +58,19 @@ def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     assert fresh["none"]["shape"] == [0, 10]
     lines = run.predict(workdir / "export", [trees[0], "( 1"])
     assert lines[1] == "( 1\tinvalid input: unbalanced brackets\t0.000"
+
+
+def test_eval_and_export_of_a_listops_run_generate_no_training_trees(tmp_path, monkeypatch):
+    """Export needs nothing but the trained run; eval makes only the held-out trees."""
+    workdir, metrics = train_tiny(tmp_path, "listops", "encoder=treelstm")
+    drawn = []
+    original = listops.generate
+    monkeypatch.setattr(listops, "generate", lambda size, *a, **k: drawn.append(size)
+                        or original(size, *a, **k))  # fmt: skip
+    run.export(workdir, tmp_path / "again")
+    assert drawn == [] and (tmp_path / "again" / "saved_model.pb").exists()
+    assert run.evaluate(workdir, "test")["accuracy"] == metrics["accuracy"]
+    assert drawn == [40 + 40]  # the tiny preset's val and test trees, drawn together
 
 
 def test_listops_lstm_reads_the_flattened_tree(tmp_path):

@@ -2,11 +2,13 @@
 
 import pytest
 
-from pipelines import config
-from tasks.base import DataError
-from tasks.classify import listops, sources
-from tasks.classify.config import PRESETS, DataConfig
+from common.errors import DataError
+from pipelines import settings
+from tasks.classify import listops
+from tasks.classify.config import PRESETS
+from tasks.classify.modalities import Trees, for_source
 from tasks.classify.task import ClassifyTask
+from tests.tasks.classify.data import load_data
 
 SST_LINES = [
     "(3 (2 It) (4 (4 works) (2 .)))",
@@ -25,11 +27,10 @@ def write_sst(folder, lines=SST_LINES):
 
 
 def test_generated_listops_splits_are_disjoint_and_sized():
-    cfg = DataConfig(source="listops", tree_splits=(300, 40, 60), max_length=30)
-    data = sources.load(cfg)
-    assert data.modality == "tree" and not data.labelled and len(data.classes) == 10
+    data = load_data("listops", "tree_splits=300,40,60", "trees.max_length=30")
+    assert for_source("listops") is Trees and len(data.classes) == 10
     sizes = {k: len(v.y) for k, v in data.splits.items()}
-    assert sizes["val"] <= 40 and sizes["test"] <= 60 and sizes["train"] <= 300
+    assert sizes == {"train": 300, "val": 40, "test": 60}
     seen = [set(v.x) for v in data.splits.values()]
     assert not (seen[0] & seen[1]) and not (seen[0] & seen[2]) and not (seen[1] & seen[2])
     for part in data.splits.values():
@@ -41,19 +42,19 @@ def test_released_listops_files_load_unchanged(tmp_path):
     examples = listops.generate(60, seed=4)
     listops.write(tmp_path / "train_d20s.tsv", examples[:50])
     listops.write(tmp_path / "test_d20s.tsv", examples[50:])
-    data = sources.load(DataConfig(source=f"listops:{tmp_path}"))
+    data = load_data(f"listops:{tmp_path}")
     assert len(data.splits["test"].y) == 10
     assert len(data.splits["train"].y) + len(data.splits["val"].y) == 50  # val held out
-    single = sources.load(DataConfig(source=f"listops:{tmp_path / 'train_d20s.tsv'}"))
+    single = load_data(f"listops:{tmp_path / 'train_d20s.tsv'}")
     assert sum(len(p.y) for p in single.splits.values()) == 50
 
 
 def test_sst_fine_and_binary(tmp_path):
     folder = write_sst(tmp_path / "sst")
-    fine = sources.load(DataConfig(source=f"sst:{folder}"))
-    assert fine.labelled and fine.classes[0] == "very negative"
+    fine = load_data(f"sst:{folder}")
+    assert fine.classes[0] == "very negative"
     assert fine.splits["train"].y.tolist() == [3, 1, 2, 4, 0]
-    binary = sources.load(DataConfig(source=f"sst:{folder}", sst_mode="binary"))
+    binary = load_data(f"sst:{folder}", "sst_mode=binary")
     assert binary.splits["test"].y.tolist() == [1, 0, 1, 0]  # the neutral root left out
     assert binary.classes == ("negative", "positive")
 
@@ -68,13 +69,13 @@ def test_sst_errors_name_the_file_and_line(tmp_path, line, message):
     folder = write_sst(tmp_path / "sst")
     (folder / "dev.txt").write_text(f"{SST_LINES[0]}\n{line}\n")
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        sources.load(DataConfig(source=f"sst:{folder}"))
+        load_data(f"sst:{folder}")
     (folder / "dev.txt").unlink()
     with pytest.raises(DataError, match="dev.txt: missing"):
-        sources.load(DataConfig(source=f"sst:{folder}"))
+        load_data(f"sst:{folder}")
 
 
 def test_node_labels_need_a_labelled_source(tmp_path):
-    cfg = config.resolve(PRESETS, "tiny", ["data.source=listops", "node_labels=true"])
+    cfg = settings.resolve(PRESETS, "tiny", ["data.source=listops", "node_labels=true"])
     with pytest.raises(DataError, match="node_labels needs trees with node labels"):
-        ClassifyTask(cfg, tmp_path).datasets()
+        ClassifyTask(cfg, tmp_path)

@@ -2,16 +2,42 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tasks.base import DataError
+from common.errors import DataError
 from tasks.translate import sources, toy_pairs
+from tasks.translate.config import DataConfig
+
+
+def _load(source: str, size: int = 12000, splits=("train", "val", "test")):
+    return sources.load(DataConfig(source=source, size=size), splits)
 
 
 def test_toy_pairs_are_deterministic_distinct_and_split_the_same_way():
-    a, b = sources.load("toy_pairs", 200, seed=0), sources.load("toy_pairs", 200, seed=0)
+    a, b = _load("toy_pairs", 200), _load("toy_pairs", 200)
     assert a == b
     assert [len(a[s]) for s in ("train", "val", "test")] == [160, 20, 20]
     every = [p.source for split in a.values() for p in split]
     assert len(set(every)) == 200
+    assert _load("toy_pairs", 200, ("test",))["test"] == a["test"]  # made without the rest
+
+
+def test_local_files_split_by_source_sentence(tmp_path):
+    """All translations of one sentence fall in one split, counted once."""
+    lines = [f"sentence {i}\ttranslation {i}.{k}" for i in range(30) for k in range(i % 3 + 1)]
+    (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
+    splits = _load(f"anki:{tmp_path / 'pairs.txt'}")
+    owner = {p.source: name for name, pairs in splits.items() for p in pairs}
+    assert all(owner[p.source] == name for name, pairs in splits.items() for p in pairs)
+    assert sum(len(pairs) for pairs in splits.values()) == len(lines)
+    assert [len({p.source for p in splits[s]}) for s in ("train", "val", "test")] == [24, 3, 3]
+
+
+def test_a_folder_of_split_files_keeps_its_splits(tmp_path):
+    for name, count in (("train.tsv", 20), ("dev.tsv", 4), ("test.tsv", 5)):
+        rows = [f"{name} {i}\tx {i}" for i in range(count)]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    splits = _load(f"anki:{tmp_path}")
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [20, 4, 5]
+    assert splits["test"][0].source == "test.tsv 0"
 
 
 def test_toy_pairs_reorder_agree_and_change_length():
@@ -79,14 +105,14 @@ def test_non_utf8_and_missing_files_name_the_file(tmp_path):
     with pytest.raises(DataError, match="latin1.txt:2: not valid UTF-8"):
         sources.read_anki(path)
     with pytest.raises(DataError, match="nope.txt: no such file"):
-        sources.load(f"anki:{tmp_path / 'nope.txt'}", 0, 0)
+        _load(f"anki:{tmp_path / 'nope.txt'}")
 
 
 def test_parallel_files(tmp_path):
     src, tgt = tmp_path / "a.en", tmp_path / "a.fr"
     src.write_text("one\ntwo\nthree\n")
     tgt.write_text("un\ndeux\ntrois\n")
-    splits = sources.load(f"files:{src},{tgt}", 0, 0)
+    splits = _load(f"files:{src},{tgt}")
     assert sorted(p.target for s in splits.values() for p in s) == ["deux", "trois", "un"]
     tgt.write_text("un\ndeux\n")
     with pytest.raises(DataError, match="has 3 lines but"):
@@ -98,12 +124,12 @@ def test_parallel_files(tmp_path):
 
 def test_unknown_source_lists_the_known_ones():
     with pytest.raises(DataError, match="(?s)unknown data source 'europarl'.*anki.*tfds"):
-        sources.load("europarl", 0, 0)
+        _load("europarl")
 
 
 def test_tfds_source_reads_supervised_pairs_of_every_split():
     with tfds.testing.mock_data(num_examples=6):
-        splits = sources.load("tfds:ted_hrlr_translate/pt_to_en", 0, 0)
+        splits = _load("tfds:ted_hrlr_translate/pt_to_en")
     assert [len(splits[s]) for s in ("train", "val", "test")] == [6, 6, 6]
     assert all(
         isinstance(p.source, str) and isinstance(p.target, str) for s in splits.values() for p in s

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from tasks import atomic
+from common import atomic
 
 # Rewrites one 2 MB file forever, each version a single repeated letter.
 WRITER = """
 import sys
-from tasks import atomic
+from common import atomic
 for i in range(10**9):
     atomic.write_text(sys.argv[1], "ab"[i % 2] * 2_000_000)
 """

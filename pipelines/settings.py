@@ -1,11 +1,13 @@
-"""Resolving a task's frozen config dataclass: presets, `--set` overrides, JSON."""
+"""Resolving a task's frozen config dataclass: presets, `--set` overrides, JSON.
+
+Every value is checked when the config is made (types here, ranges and choices by
+the dataclasses themselves), so a bad one is refused before anything is written.
+"""
 
 import dataclasses
 import typing
 
-
-class ConfigError(ValueError):
-    """A bad preset, key or value; the message lists what is valid."""
+from common.errors import ConfigError
 
 
 def leaf_keys(cfg, prefix: str = "") -> list[str]:
@@ -49,7 +51,7 @@ def override(cfg, key: str, value: str):
     """A copy of `cfg` with the field at dotted (or unique short) `key` parsed from text.
 
     Example:
-    >>> from tasks.base import TrainConfig
+    >>> from common.config import TrainConfig
     >>> override(TrainConfig(), "epochs", "3").epochs
     3
     """
@@ -62,7 +64,10 @@ def _replace(cfg, path: list[str], value: str, full: str):
     if rest:
         return dataclasses.replace(cfg, **{head: _replace(getattr(cfg, head), rest, value, full)})
     kind = typing.get_type_hints(type(cfg))[head]
-    return dataclasses.replace(cfg, **{head: _parse(value, kind, full)})
+    try:
+        return dataclasses.replace(cfg, **{head: _parse(value, kind, full)})
+    except ValueError as err:  # a choice or range the dataclass checks
+        raise ConfigError(f"{full}={value}: {err}") from None
 
 
 def resolve(presets: dict, preset: str, settings: list[str]):

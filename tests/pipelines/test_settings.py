@@ -2,7 +2,8 @@ import re
 
 import pytest
 
-from pipelines import config
+from common.errors import ConfigError
+from pipelines import settings as config
 from tasks.translate.config import PRESETS, TranslateConfig
 
 
@@ -25,15 +26,18 @@ def test_overrides_are_type_checked_and_round_trip():
         ("jit_compile=maybe", "train.jit_compile must be bool"),
         ("seed=1", "ambiguous: use one of data.seed, train.seed"),
         ("units", "--set takes key=value"),
+        ("encoder=gru", "model.encoder=gru: unknown encoder 'gru'; encoders: lstm"),
+        ("layers=0", "model.layers=0: model.units and model.layers must be 1 or more"),
+        ("tokens=bpe", "data.tokens=bpe"),
     ],
 )
 def test_bad_settings_are_clear_errors(setting, message):
-    with pytest.raises(config.ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         config.resolve(PRESETS, "default", [setting])
 
 
 def test_unknown_preset_lists_presets():
-    with pytest.raises(config.ConfigError, match="presets: default, tiny"):
+    with pytest.raises(ConfigError, match="presets: default, tiny"):
         config.resolve(PRESETS, "huge", [])
 
 
@@ -45,5 +49,5 @@ def test_a_preset_tuned_for_a_data_source_applies_before_the_settings():
     assert (plain.train.epochs, listops.train.epochs) == (30, 12)
     assert config.resolve(PRESETS, "default", ["data.source=listops:x.tsv"]).train.epochs == 12
     assert config.resolve(PRESETS, "default", ["data.source=listops", "epochs=2"]).train.epochs == 2
-    with pytest.raises(config.ConfigError, match="presets: default, tiny"):
+    with pytest.raises(ConfigError, match="presets: default, tiny"):
         config.resolve(PRESETS, "default:listops", [])

@@ -1,0 +1,143 @@
+"""Price series: generated regimes and OHLCV CSV files, cut into labelled windows.
+
+A window is `(series.window, 5)` raw open, high, low, close, volume. The front end
+computes per-day features inside the model (`OHLCVFeatures`), normalises them with
+statistics of the training windows only, and projects them; the export takes raw
+float32 `windows`.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.errors import DataError
+from models import encoders
+from tasks.base import parse_source, split_seed, split_sizes
+from tasks.classify import ohlcv, regimes
+from tasks.classify.features import OHLCVFeatures
+from tasks.classify.modality import Data, Examples
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesConfig:
+    window: int = 30  # days per window
+    horizon: int = 5  # ohlcv: the label is the return over the next `horizon` days
+    dead_zone: float = 0.01  # ohlcv: |log return| below this is "flat"
+    projection: int = 64  # per-day features are projected to this width
+
+    def __post_init__(self):
+        if self.window < 3 or self.horizon < 1:
+            raise ValueError("series.window must be 3 or more and series.horizon 1 or more")
+
+
+class Series:
+    """Price windows -> label: in-model features, then the shared encoder over the days.
+
+    Example:
+    >>> from tasks.classify.config import config_for
+    >>> data = Series(config_for("regimes"), Path("unused")).load(("val",))
+    >>> data.classes, data.splits["val"].x.shape[1:]
+    (('up', 'down', 'sideways', 'volatile'), (12, 5))
+    """
+
+    sources = {
+        "regimes": "generated daily OHLCV series from a regime-switching process",
+        "ohlcv": "ohlcv:PATH, a CSV file (or folder of them) with Date,Open,High,Low,Close,Volume",
+    }
+    tfds_feature = None
+    gives = (encoders.SEQUENCES,)  # what its front end can give an encoder
+    input_name = "windows"  # the export's input
+    per_node = False
+
+    def __init__(self, cfg, workdir: Path):
+        self.cfg = cfg
+        self.series: SeriesConfig = cfg.series
+        self.signature = tf.TensorSpec([None, self.series.window, 5], tf.float32, name="windows")
+        self.train_windows = None
+
+    def load(self, splits: tuple[str, ...]) -> Data:
+        kind, arg = parse_source(self.cfg.data.source, self.sources)
+        if kind == "regimes":
+            sizes = split_sizes(self.cfg.data.size)
+            return Data(regimes.CLASSES, {name: self._regimes(sizes[name], name)
+                                          for name in splits})  # fmt: skip
+        if not arg:
+            raise DataError(f"data source {kind!r} needs a path: {self.sources[kind]}")
+        parts = _ohlcv_splits(Path(arg), self.series)
+        return Data(ohlcv.CLASSES, {name: parts[name] for name in splits})
+
+    def _regimes(self, count: int, split: str) -> Examples:
+        """Windows of fresh series, in series order: no series reaches two splits."""
+        x, y, owner = regimes.windows(count, self.series.window,
+                                      split_seed(self.cfg.data.seed, split))  # fmt: skip
+        same = np.r_[False, owner[1:] == owner[:-1]]  # follows in the series
+        return Examples(x, y, np.where(same, np.arange(len(y)) - 1, -1))
+
+    def prepare(self, train: Examples) -> None:
+        """Keeps the training windows: the normalisation is fitted on them."""
+        self.train_windows = train.x.astype("float32")
+
+    def restore(self) -> None:
+        """Nothing to read back: the normalisation is part of the model."""
+
+    def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
+        ds = tf.data.Dataset.from_tensor_slices((examples.x.astype("float32"), examples.y))
+        ds = ds.cache()
+        if training:
+            ds = ds.shuffle(len(examples.y), seed=self.cfg.train.seed)
+        return ds.batch(self.cfg.train.batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def front(self, reads: str) -> tuple[list, tuple]:
+        """Raw windows `(batch, days, 5)` -> normalised, projected `(batch, days - 1, P)`."""
+        normalization = keras.layers.Normalization(axis=-1, name="normalization")
+        normalization.adapt(OHLCVFeatures()(self.train_windows))  # training windows only
+        window = keras.Input((self.series.window, 5), name="windows")
+        features = normalization(OHLCVFeatures(name="features")(window))
+        projected = keras.layers.Dense(self.series.projection, "relu", name="projection")
+        return [window], (projected(features),)
+
+    def serve(self, model, windows):
+        """A window with a NaN, infinite, zero or negative price, or a negative volume,
+        is invalid (and never reaches the model)."""
+        prices, volume = windows[..., :4], windows[..., 4]
+        valid = tf.reduce_all(tf.math.is_finite(windows), axis=[1, 2])
+        valid &= tf.reduce_all(prices > 0, axis=[1, 2]) & tf.reduce_all(volume >= 0, axis=1)
+        safe = tf.where(valid[:, None, None], windows, tf.ones_like(windows))
+        return model(safe), valid, {}
+
+    @staticmethod
+    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> np.ndarray:
+        """The last `days` rows of each CSV (one ticker each) -> float32 `(batch, days, 5)`."""
+        days = spec.shape[1]
+        out = []
+        for path in map(Path, paths):
+            tickers = ohlcv.read(path)
+            if len(tickers) != 1:
+                raise DataError(f"{path}: predict labels one ticker a file, found {len(tickers)}")
+            ((_, table),) = tickers.values()
+            if len(table) < days:
+                raise DataError(f"{path}: {len(table)} rows, the model needs {days}")
+            out.append(table[-days:])
+        return np.stack(out).astype("float32")
+
+
+def _ohlcv_splits(path: Path, series: SeriesConfig) -> dict[str, Examples]:
+    """Per ticker, chronological splits with a gap of `horizon` days; then concatenated."""
+    parts: dict[str, list] = {"train": [], "val": [], "test": []}
+    for ticker, (_, table) in ohlcv.read(path).items():
+        x, y, previous = ohlcv.windows(table, series.window, series.horizon, series.dead_zone,
+                                       f"{path} ({ticker})")  # fmt: skip
+        for name, idx in ohlcv.chronological(len(x), series.horizon).items():
+            if len(idx) == 0:
+                raise DataError(f"{path} ({ticker}): too few rows for a {name} split")
+            offset = sum(len(p[1]) for p in parts[name])
+            prev = previous[idx] - idx[0]  # re-indexed within the split
+            prev = np.where(prev >= 0, prev + offset, -1)
+            parts[name].append((x[idx], y[idx], prev))
+    return {
+        name: Examples(*(np.concatenate([p[k] for p in chunks]) for k in range(3)))
+        for name, chunks in parts.items()
+    }

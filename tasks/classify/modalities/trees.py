@@ -1,0 +1,241 @@
+"""Trees: generated ListOps expressions, released ListOps files, the Stanford
+Sentiment Treebank.
+
+Trees stay bracketed text until the input pipeline (and the SavedModel) parses them
+with `tasks/trees.py`. An encoder that reads trees gets every node's token and its
+children; one that reads sequences gets the words in reading order (the flattened
+tree). Tokens map to ids inside the model, so the export takes raw `trees` strings.
+"""
+
+import dataclasses
+import re
+from collections import Counter
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from common.errors import DataError
+from models import encoders
+from models.tree_encoder import ARITY
+from tasks import text, trees
+from tasks.base import generated_split, local_splits, parse_source, read_text
+from tasks.classify import listops
+from tasks.classify.modality import Data, Examples
+from tasks.embeddings import token_embedding
+
+SST_CLASSES = {
+    "fine": ("very negative", "negative", "neutral", "positive", "very positive"),
+    "binary": ("negative", "positive"),
+}
+FINE_LABELS = ("0", "1", "2", "3", "4")  # SST node labels
+BUCKETS = [16, 32, 64, 128, 256, 512]  # tree sizes (nodes or words) batched together
+
+
+@dataclasses.dataclass(frozen=True)
+class TreeConfig:
+    tree_splits: tuple[int, ...] = (90000, 1000, 10000)  # listops: generated train, val, test
+    max_length: int = 0  # listops: leave out longer expressions (tokens); 0 keeps all
+    sst_mode: str = "fine"  # sst: fine (5 classes) | binary (neutral roots left out)
+    node_labels: bool = False  # sst + a tree encoder: learn every node's label, not only the root's
+
+    def __post_init__(self):
+        if self.sst_mode not in SST_CLASSES:
+            raise ValueError(f"trees.sst_mode must be one of {tuple(SST_CLASSES)}, "
+                             f"got {self.sst_mode!r}")  # fmt: skip
+        if len(self.tree_splits) != 3 or min(self.tree_splits) < 1:
+            raise ValueError("trees.tree_splits takes three sizes, train,val,test, each 1 or more")
+        if self.max_length and self.max_length < 4:
+            raise ValueError(f"trees.max_length must be 0 or 4 or more, got {self.max_length}")
+
+
+class Trees:
+    """Bracketed trees -> label: the root's (or, with `trees.node_labels`, every node's).
+
+    Example:
+    >>> from tasks.classify.config import config_for
+    >>> data = Trees(config_for("listops"), Path("unused")).load(("test",))
+    >>> len(data.classes), len(data.splits["test"].x)
+    (10, 40)
+    """
+
+    sources = {
+        "listops": "generated ListOps trees; listops:PATH reads released label<TAB>expression "
+        "files (a file, or a folder of train*/test* and optional val*/dev* files)",
+        "sst": "sst:DIR, the Stanford Sentiment Treebank's train.txt, dev.txt and test.txt",
+    }
+    tfds_feature = None
+    gives = (encoders.TREES, encoders.SEQUENCES)  # what its front end can give an encoder
+    input_name = "trees"  # the export's input
+    signature = tf.TensorSpec([None], tf.string, name="trees")
+
+    def __init__(self, cfg, workdir: Path):
+        self.cfg = cfg
+        self.trees: TreeConfig = cfg.trees
+        self.workdir = Path(workdir)
+        self.reads = encoders.get(cfg.model.encoder).reads
+        self.labelled = parse_source(cfg.data.source, self.sources)[0] == "sst"  # PTB notation
+        self.per_node = self.trees.node_labels
+        self.arity = ARITY[cfg.model.tree] if self.reads == encoders.TREES else None
+        if self.per_node and not self.labelled:
+            raise DataError(f"trees.node_labels needs trees with node labels (sst:DIR), "
+                            f"not data.source={cfg.data.source}")  # fmt: skip
+        if self.per_node and self.reads != encoders.TREES:
+            raise DataError(f"trees.node_labels needs an encoder that reads trees, "
+                            f"not model.encoder={cfg.model.encoder}")  # fmt: skip
+
+    # -- data ---------------------------------------------------------------
+
+    def load(self, splits: tuple[str, ...]) -> Data:
+        kind, arg = parse_source(self.cfg.data.source, self.sources)
+        if kind == "sst":
+            if not arg:
+                raise DataError(f"data source 'sst' needs a folder: {self.sources['sst']}")
+            parts = {name: _examples(self._sst(Path(arg), name)) for name in splits}
+            return Data(SST_CLASSES[self.trees.sst_mode], parts)
+        limit = self.trees.max_length or None
+        if arg:
+            parts = local_splits(Path(arg), listops.read, self.cfg.data.seed)
+        else:
+            sizes = dict(zip(("train", "val", "test"), self.trees.tree_splits, strict=True))
+
+            def make(count, seed):
+                return listops.generate(count, seed, limit)
+
+            parts = {name: generated_split(make, sizes, self.cfg.data.seed, name,
+                                           key=lambda example: example[1])
+                     for name in splits}  # fmt: skip
+        out = {}
+        for name in splits:
+            kept = [e for e in parts[name] if not limit or _length(e[1]) <= limit]
+            if len(kept) < len(parts[name]):
+                print(f"listops: {len(parts[name]) - len(kept)} {name} expressions longer than "
+                      f"trees.max_length={limit} are left out")  # fmt: skip
+            out[name] = _examples(kept)
+        return Data(tuple(str(d) for d in range(10)), out)
+
+    def _sst(self, folder: Path, split: str) -> list[tuple[int, str]]:
+        """One file, one labelled tree a line, every node labelled 0-4, the root's label
+        the class; in `binary` mode neutral roots (2) are left out, 0-1 negative."""
+        path = folder / {"train": "train.txt", "val": "dev.txt", "test": "test.txt"}[split]
+        if not path.exists():
+            raise DataError(f"{path}: missing (sst:DIR needs train.txt, dev.txt and test.txt)")
+        lines = read_text(path).split("\n")
+        numbered = [(f"{path}:{i}", line.strip()) for i, line in enumerate(lines, 1)
+                    if line.strip()]  # fmt: skip
+        trees.check([t for _, t in numbered], [o for o, _ in numbered], labelled=True)
+        examples = []
+        for origin, tree in numbered:
+            if not tree.startswith("("):  # one bare word is a tree to the parser
+                raise DataError(f"{origin}: expected '(label ...)', got {tree[:80]!r}")
+            labels = re.findall(r"\(\s*([^\s()]+)", tree, re.ASCII)  # the root's first
+            for i, node in enumerate(labels):
+                if node not in FINE_LABELS:
+                    what = "the root label" if i == 0 else "node labels"
+                    raise DataError(f"{origin}: {what} must be 0-4, got {node!r}")
+            label = int(labels[0])
+            if self.trees.sst_mode == "binary":
+                if label == 2:
+                    continue
+                label = int(label > 2)
+            examples.append((label, tree))
+        if not examples:
+            raise DataError(f"{path}: no trees")
+        return examples
+
+    def prepare(self, train: Examples) -> None:
+        """The training trees' words by frequency (the model's vocabulary), recorded."""
+        path = self.workdir / "vocab" / "tokens.txt"
+        if path.exists():
+            self.vocabulary = text.load_vocabulary(path)
+            return
+        counts = Counter(w for tree in train.x for w in trees.words(tree, self.labelled))
+        self.vocabulary = [w for w, _ in counts.most_common()]
+        text.save_vocabulary(path, self.vocabulary)
+
+    def restore(self) -> None:
+        """Nothing to read back: the vocabulary is part of the model."""
+
+    def _parse(self, strings) -> dict:
+        return trees.parse(strings, self.labelled, self.arity)
+
+    def _inputs(self, parsed: dict) -> dict:
+        """The model's inputs from `trees.parse` output: node tokens and children for a
+        tree encoder, the flattened words for a sequence encoder."""
+        if self.reads == encoders.TREES:
+            return {"tokens": parsed["tokens"], "children": parsed["children"]}
+        return {"leaves": parsed["leaves"]}
+
+    def _example(self, tree, label):
+        parsed = {k: v[0] for k, v in self._parse(tree[None]).items()}
+        inputs = self._inputs(parsed)
+        if not self.per_node:
+            return inputs, tf.cast(label, tf.int32)
+        names = parsed["labels"]  # (nodes,) "0".."4", "" on padding
+        fine = tf.strings.to_number(tf.where(names == "", "-1", names), tf.int32)
+        weight = fine >= 0
+        if self.trees.sst_mode == "binary":
+            weight &= fine != 2
+            fine = tf.cast(fine > 2, tf.int32)
+        return inputs, tf.maximum(fine, 0), tf.cast(weight, tf.float32)
+
+    def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
+        """Batches of (inputs, targets[, weights]), each tree parsed once (then cached)
+        by the parser the SavedModel uses; trees of similar size batched together."""
+        ds = tf.data.Dataset.from_tensor_slices((examples.x.astype(str), examples.y))
+        ds = ds.map(self._example, num_parallel_calls=tf.data.AUTOTUNE).cache()
+        if training:
+            ds = ds.shuffle(len(examples.y), seed=self.cfg.train.seed)
+        pad = {"tokens": "", "children": -1, "leaves": ""}
+        values = {k: pad[k] for k in ds.element_spec[0]}
+        values = (values, 0, 0.0) if self.per_node else (values, 0)
+        # A batch takes as many steps as its tallest tree, so one long tree among
+        # short ones would set every step.
+        return ds.bucket_by_sequence_length(
+            lambda inputs, *_: tf.shape(next(iter(inputs.values())))[0],
+            BUCKETS,
+            [self.cfg.train.batch_size] * (len(BUCKETS) + 1),
+            padding_values=values,
+        ).prefetch(tf.data.AUTOTUNE)
+
+    # -- model and serving --------------------------------------------------
+
+    def front(self, reads: str) -> tuple[list, tuple]:
+        """Token strings -> ids (inside the model: `""` is padding, unknown `[UNK]`) ->
+        embeddings, with the children and leaf mask for a tree encoder."""
+        lookup = keras.layers.StringLookup(vocabulary=self.vocabulary, mask_token="",
+                                           name="lookup")  # fmt: skip
+        embedding = token_embedding(self.cfg.model, self.vocabulary, "classify")
+        if reads == encoders.TREES:
+            tokens = keras.Input((None,), dtype="string", name="tokens")
+            children = keras.Input((None, self.arity), dtype="int32", name="children")
+            ids = lookup(tokens)
+            return [tokens, children], (embedding(ids), children, ops.not_equal(ids, 0))
+        leaves = keras.Input((None,), dtype="string", name="leaves")
+        ids = lookup(leaves)
+        return [leaves], (embedding(ids), ops.not_equal(ids, 0))
+
+    def serve(self, model, strings):
+        """A tree that does not parse is invalid; `error` says why (`""` when fine)."""
+        parsed = self._parse(strings)
+        probabilities = model(self._inputs(parsed))
+        if self.per_node:
+            probabilities = probabilities[:, 0]  # (batch, nodes, classes) -> the root's
+        error = tf.gather(tf.constant(trees.ERRORS), parsed["error"])
+        return probabilities, parsed["error"] == 0, {"error": error}
+
+    @staticmethod
+    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> np.ndarray:
+        """Trees given as text on the command line (or stdin), as they are."""
+        return np.array(inputs, dtype=object)
+
+
+def _length(expression: str) -> int:
+    return listops.length_and_depth(expression)[0]
+
+
+def _examples(pairs: list[tuple[int, str]]) -> Examples:
+    return Examples(np.array([x for _, x in pairs], dtype=object),
+                    np.array([y for y, _ in pairs]), np.full(len(pairs), -1))  # fmt: skip

@@ -1,0 +1,67 @@
+"""What every classify modality provides: its data, its model front end, its serving.
+
+A modality is one kind of input (video clips, price series, trees, text). The task
+(`tasks/classify/task.py`) knows none of them by name: it asks the modality that reads
+the configured source (`tasks/classify/modalities/__init__.py`) for examples, batches,
+the model's inputs and the served function, and puts the shared encoder and the
+softmax head between them.
+"""
+
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+import numpy as np
+import tensorflow as tf
+
+
+class Examples(NamedTuple):
+    """One split: inputs, integer labels, and each example's `previous` (the index of
+    the example before it in time, in the same split, or -1) for the "same as last"
+    baseline of series."""
+
+    x: np.ndarray  # (n, ...) whatever the modality reads: clips, windows, strings
+    y: np.ndarray  # (n,) int labels
+    previous: np.ndarray  # (n,)
+
+
+class Data(NamedTuple):
+    """What `Modality.load` returns: the class names and the splits asked for."""
+
+    classes: tuple[str, ...]
+    splits: dict[str, Examples]
+
+
+class Modality(Protocol):
+    """One kind of classify input.
+
+    `load` reads (or generates) the splits asked; `prepare(train)` fits what the
+    model's front end learns from the training split (a vocabulary, a normalisation)
+    and records in the run directory what `restore` reads back. `front(reads)` builds
+    the model's inputs and what an encoder reading `reads` (one of `gives`) takes
+    (`models.encoders.SEQUENCES`: steps and mask; `TREES`: node features, children
+    and leaf mask). `serve(model, batch)`
+    is the served computation: raw input of `signature` to probabilities `(B, C)`,
+    `valid` `(B,)` and extra outputs; `read_inputs` turns command-line inputs (paths,
+    strings) into such a batch.
+    """
+
+    sources: dict[str, str]  # source kind -> what it reads
+    gives: tuple[str, ...]  # what the front end can give an encoder: SEQUENCES, TREES
+    signature: tf.TensorSpec
+    per_node: bool  # one label per tree node (then the head reads every node's state)
+
+    def __init__(self, cfg, workdir: Path): ...
+
+    def load(self, splits: tuple[str, ...]) -> Data: ...
+
+    def prepare(self, train: Examples) -> None: ...
+
+    def restore(self) -> None: ...
+
+    def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset: ...
+
+    def front(self, reads: str) -> tuple[list, tuple]: ...
+
+    def serve(self, model, batch) -> tuple: ...
+
+    def read_inputs(self, inputs: list[str]): ...

@@ -1,0 +1,15 @@
+"""Loading a classify source as the task does, from `--set`-style settings."""
+
+from pathlib import Path
+
+from pipelines import settings
+from tasks.base import SPLITS
+from tasks.classify import modalities
+from tasks.classify.config import PRESETS
+from tasks.classify.modality import Data
+
+
+def load_data(source: str, *overrides: str, workdir: Path = Path("unused")) -> Data:
+    """All splits of `source` under the default preset with `overrides` applied."""
+    cfg = settings.resolve(PRESETS, "default", [f"data.source={source}", *overrides])
+    return modalities.for_source(source)(cfg, workdir).load(SPLITS)
