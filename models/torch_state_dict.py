@@ -11,7 +11,7 @@ Globals" recipe does. It is the only place the project unpickles anything.
 
 Example:
 >>> import io
->>> _RestrictedUnpickler(io.BytesIO(b"cos\nsystem\n."), {}).load()
+>>> _RestrictedUnpickler(io.BytesIO(b"cos\\nsystem\\n."), {}).load()
 Traceback (most recent call last):
 _pickle.UnpicklingError: refusing to load global os.system
 """

@@ -155,7 +155,7 @@ def train(
             job, splits, model = prepare(task, cfg, writes)
         if strategy == "multiworker":
             splits.train, splits.val = map(distribution.shard_by_data, (splits.train, splits.val))
-        _fit(model, splits, cfg.train, workdir, writes, job.callbacks(model))
+        _fit(model, splits, cfg.train, workdir, writes, job.callbacks(model), job.selection)
         if not chief:
             return workdir
         plot_history(workdir / "history.csv", workdir / "plots" / "history.png")
@@ -177,7 +177,7 @@ def _writes(workdir: Path, chief: bool):
 
 
 def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
-         task_callbacks: list) -> None:  # fmt: skip
+         task_callbacks: list, selection: tuple[str, str]) -> None:  # fmt: skip
     """`model.fit` from where the run's backup says, with the data at the same place.
 
     The training set's shuffle draws a new order each time an iterator of it starts;
@@ -194,15 +194,17 @@ def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
             from pipelines import keras_fixes  # private Keras: only where it is needed
 
             scope.enter_context(keras_fixes.patched_fit(model, first))
-        _fit_from_backup(model, splits, train_cfg, workdir, writes, task_callbacks)
+        _fit_from_backup(model, splits, train_cfg, workdir, writes, task_callbacks, selection)
 
 
 def _fit_from_backup(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
-                     task_callbacks: list) -> None:  # fmt: skip
-    checkpoint = _AtomicCheckpoint(writes / CHECKPOINT)
-    kept = [*task_callbacks, checkpoint]
+                     task_callbacks: list, selection: tuple[str, str]) -> None:  # fmt: skip
+    """The best checkpoint and early stopping follow the task's `selection`, a
+    validation figure (`val_loss`, or one its callbacks log, such as `val_bleu`)."""
+    monitor, mode = selection
+    kept = [_AtomicCheckpoint(writes / CHECKPOINT, monitor, mode)]
     if train_cfg.patience:
-        kept.append(keras.callbacks.EarlyStopping(patience=train_cfg.patience))
+        kept.append(keras.callbacks.EarlyStopping(monitor, patience=train_cfg.patience, mode=mode))
     backup = Backup(writes / "backup", writes / "history.csv", train_cfg.backup_steps, kept,
                     restore_from=workdir / "backup")  # fmt: skip
     epoch, step, stopped = backup.position()
@@ -214,7 +216,8 @@ def _fit_from_backup(model: keras.Model, splits, train_cfg, workdir: Path, write
     fit = functools.partial(
         model.fit,
         validation_data=splits.val,
-        callbacks=[
+        callbacks=[  # the task's first: they add to the logs the others read
+            *task_callbacks,
             keras.callbacks.TensorBoard(str(writes / "logs"), write_graph=False),
             *kept,
             backup,
@@ -246,12 +249,14 @@ def _drawing_on_read(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 
 class _AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
-    """The best model so far, written under a temporary name and renamed into place."""
+    """The best model so far by `monitor`, written under a temporary name and renamed
+    into place."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, monitor: str, mode: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.final = path
-        super().__init__(str(path.with_name(f".partial-{path.name}")), save_best_only=True)
+        super().__init__(str(path.with_name(f".partial-{path.name}")), monitor=monitor,
+                         mode=mode, save_best_only=True)  # fmt: skip
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)

@@ -50,6 +50,10 @@ class Task(Protocol):
 
     def callbacks(self, model: keras.Model) -> list: ...  # more callbacks for `fit`
 
+    # The validation figure that picks the best checkpoint and stops training:
+    # (a key of `fit`'s logs, "min" or "max"), e.g. ("val_loss", "min").
+    selection: tuple[str, str]
+
     def evaluate(self, model: keras.Model, split: str = "test") -> dict: ...
 
     def export(self, model: keras.Model, path: Path) -> None: ...

@@ -3,6 +3,7 @@
 import dataclasses
 
 from common.config import DecodeConfig, TrainConfig
+from models.image_encoder import BACKBONES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -14,20 +15,33 @@ class DataConfig:
     max_pixels: int = 50_000_000  # larger image files are refused
     max_vocab: int = 5000
     max_length: int = 24  # tokens; longer training captions are counted and left out
-    cache_features: bool = False  # frozen backbone: features computed once, cached by tf.data
+    cache_features: bool = False  # frozen backbone: features computed once per image
+    val_images: int = 500  # validation images captioned each epoch for val_cider
+
+    def __post_init__(self):
+        if min(self.size, self.image_size, self.max_vocab, self.max_length, self.val_images) < 1:
+            raise ValueError("data.size, image_size, max_vocab, max_length and val_images "
+                             "must be 1 or more")  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    backbone: str = "small"  # small | mobilenet_v2 | inception_v3 | resnet50
+    backbone: str = "small"  # small | efficientnet_lite0 (-lite1, -lite2) | mobilenet_v2 | ...
     filters: tuple[int, ...] = (32, 64, 128)  # the small CNN's blocks
-    weights: str = "none"  # none | imagenet (application backbones)
+    weights: str = "none"  # none | imagenet | PATH of a weights file (models/image_encoder.py)
     freeze_backbone: bool = False
     units: int = 256
     embedding_dim: int = 64
     decoder_layers: int = 1
     attention: str = "bahdanau"  # bahdanau | luong
     dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.backbone != "small" and self.backbone not in BACKBONES:
+            known = ", ".join(["small", *BACKBONES])
+            raise ValueError(f"model.backbone must be one of {known}, got {self.backbone!r}")
+        if self.backbone == "small" and self.weights != "none":
+            raise ValueError("model.weights are for a pre-trained backbone, not the small CNN")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +53,8 @@ class CaptionConfig:
 
 
 PRESETS = {
-    "default": CaptionConfig(train=TrainConfig(epochs=25, patience=5)),
+    # shapes: an epoch reads every (scene, caption) pair, 20,000 of them
+    "default": CaptionConfig(train=TrainConfig(epochs=5, patience=2)),
     "tiny": CaptionConfig(
         data=DataConfig(size=60, image_size=32),
         model=ModelConfig(filters=(4, 8), units=16, embedding_dim=8, dropout=0.0),

@@ -17,6 +17,7 @@ from tasks.caption.config import PRESETS, CaptionConfig
 from tasks.caption.model import encode
 from tasks.caption.serving import Captioner
 from tasks.caption.sources import Example
+from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
 
@@ -38,6 +39,7 @@ class CaptionTask:
     True
     """
 
+    selection = ("val_cider", "max")
     name = "caption"
     presets = PRESETS
 
@@ -54,6 +56,7 @@ class CaptionTask:
         """Reads the images, builds and records the vocabulary (and the frozen
         encoder's weights, for cached features), and the pipelines."""
         examples = sources.load(self.cfg.data)
+        self.val = examples["val"]
         self.blind = _blind_caption(examples["train"])
         atomic.write_text(self._blind_path, self.blind + "\n")
         train_captions = [c for e in examples["train"] for c in e.captions]
@@ -90,6 +93,22 @@ class CaptionTask:
         return encoder
 
     def _dataset(self, split: str, examples: list[Example]) -> tf.data.Dataset:
+        """Every (image, caption) pair of the split, an epoch reading each once: one
+        gather of images (or cached features) and captions per batch."""
+        ids, owner = self._caption_ids(split, examples)  # (pairs, T) ragged, (pairs,)
+        inputs = self._inputs(examples)  # each (images, ...)
+        pairs = tf.data.Dataset.range(len(owner))
+        if split == "train":  # a new seeded order each epoch (one draw per iterator)
+            pairs = pairs.shuffle(len(owner), seed=self.cfg.train.seed)
+        owner = tf.constant(owner)
+        return (
+            pairs.batch(self.cfg.train.batch_size)
+            .map(lambda i: _pairs(inputs, ids, tf.gather(owner, i), i))
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    def _caption_ids(self, split: str, examples: list[Example]):
+        """The usable captions' ids `(pairs, T)` and the image each belongs to `(pairs,)`."""
         flat = [c for e in examples for c in e.captions]
         ids = tf.cast(text.vectorizer(self.vocabulary, "word")(flat), tf.int32)
         lengths = ids.row_lengths().numpy()
@@ -102,27 +121,17 @@ class CaptionTask:
         counts = np.bincount(owner[keep], minlength=len(examples))
         for i in np.flatnonzero(counts == 0)[:1]:
             raise DataError(f"{examples[i].origin}: no usable caption for this image")
-        captions = tf.RaggedTensor.from_value_rowids(
-            tf.ragged.boolean_mask(ids, tf.constant(keep)), owner[keep], len(examples)
-        )  # (images, captions, tokens)
+        return tf.ragged.boolean_mask(ids, tf.constant(keep)), owner[keep]
+
+    def _inputs(self, examples: list[Example]) -> tuple:
+        """`(pixels,)` uint8 `(images, S, S, 3)`, or with cached features the frozen
+        encoder's `(grid, pooled)`, computed here once per image."""
         pixels = np.stack([e.image for e in examples])  # (images, S, S, 3) uint8
-        ds = tf.data.Dataset.from_tensor_slices((pixels, captions))
         if self.encoder is None:
-            ds = ds.map(lambda image, caps: ((tf.cast(image, tf.float32),), caps))
-        else:  # the encoder runs once per image; tf.data keeps its features
-            features = ds.map(lambda image, caps: image).batch(EVAL_BATCH)
-            features = features.map(lambda images: encode_frozen(self.encoder, images))
-            ds = tf.data.Dataset.zip(features.unbatch(), ds.map(lambda _, caps: caps))
-            ds = ds.apply(tf.data.experimental.assert_cardinality(len(examples))).cache()
-        if split == "train":
-            ds = ds.shuffle(len(examples), seed=self.cfg.train.seed)
-        seed = self.cfg.train.seed if split == "train" else None
-        return (
-            ds.map(lambda inputs, caps: _one_caption(inputs, caps, seed))
-            .padded_batch(self.cfg.train.batch_size)
-            .map(_with_weights)
-            .prefetch(tf.data.AUTOTUNE)
-        )
+            return (tf.constant(pixels),)
+        parts = [encode_frozen(self.encoder, pixels[i : i + EVAL_BATCH])
+                 for i in range(0, len(pixels), EVAL_BATCH)]  # fmt: skip
+        return tuple(tf.concat(list(p), axis=0) for p in zip(*parts, strict=True))
 
     # -- model --------------------------------------------------------------
 
@@ -143,7 +152,33 @@ class CaptionTask:
         return text.compile_args()
 
     def callbacks(self, model: keras.Model) -> list:
-        return []
+        """CIDEr-D of greedy captions of (a sample of) the validation images, each
+        epoch: what `selection` follows."""
+        sample = self.val[: self.cfg.data.val_images]
+        references = [e.captions for e in sample]
+        inputs = self._inputs(sample)
+        greedy = self._greedy(model)
+
+        def cider(model: keras.Model) -> float:
+            outputs = []
+            for start in range(0, len(sample), EVAL_BATCH):
+                tokens = greedy(*(x[start : start + EVAL_BATCH] for x in inputs))
+                captions = text.detokenize(tokens, self.vocabulary, "word").numpy()
+                outputs += [c.decode("utf-8") for c in captions]
+            return metrics.coco_scores(references, outputs)["cider"]
+
+        return [ValidationScore("val_cider", cider)]
+
+    def _greedy(self, model: keras.Model):
+        """A `tf.function`: `(pixels,)` or cached `(grid, pooled)` -> greedy caption ids
+        `(batch, max_length + 1)`."""
+        decoder, length = model.get_layer("decoder"), self.cfg.data.max_length + 1
+
+        def greedy(*inputs):
+            grid, pooled = encode(model, inputs[0]) if self.encoder is None else inputs
+            return text.generate(decoder, grid, pooled, length, 1, self.cfg.decode.alpha)[0]
+
+        return tf.function(greedy, reduce_retracing=True)
 
     def captioner(self, model: keras.Model) -> Captioner:
         return Captioner(self.full_model(model), self.vocabulary, self.cfg)
@@ -151,7 +186,8 @@ class CaptionTask:
     # -- evaluation and export ----------------------------------------------
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
-        """Beam-search captions of `split`, scored with COCO BLEU-1..4 and CIDEr-D.
+        """Beam-search captions of `split`, scored as the COCO evaluation scores them:
+        BLEU-1..4, CIDEr-D and ROUGE-L (`tasks/caption/metrics.py`).
 
         Beside them: the scores of a model that ignores the image, which can do no
         better than one caption for every image; we take the most frequent training
@@ -164,8 +200,8 @@ class CaptionTask:
             batch = np.stack([e.image for e in examples[start : start + EVAL_BATCH]])
             out = captioner.pixels(batch)["caption"].numpy()
             outputs += [c.decode("utf-8") for c in out]
-        references = [_standardize(e.captions) for e in examples]
-        scores = metrics.coco_scores(references, _standardize(outputs))
+        references = [e.captions for e in examples]
+        scores = metrics.coco_scores(references, outputs)
         blind_scores = metrics.coco_scores(references, [self.blind] * len(examples))
         self._plot(self.full_model(model), examples[:12], outputs[:12])
         return {
@@ -220,13 +256,9 @@ class CaptionTask:
 
 def _blind_caption(examples: list[Example]) -> str:
     """What a model that ignores the image can do best with one caption for every
-    image: we take the most frequent training caption."""
-    return Counter(_standardize([c for e in examples for c in e.captions])).most_common(1)[0][0]
-
-
-def _standardize(captions: list[str]) -> list[str]:
-    """COCO-style tokens: lower case, punctuation split off, single spaces."""
-    return [c.decode("utf-8") for c in text.standardize(tf.constant(captions)).numpy()]
+    image: we take the most frequent training caption (as the metrics tokenise it)."""
+    captions = [metrics.coco_tokens(c) for e in examples for c in e.captions]
+    return Counter(captions).most_common(1)[0][0]
 
 
 def encode_frozen(encoder, images):
@@ -234,13 +266,14 @@ def encode_frozen(encoder, images):
     return encoder(tf.cast(images, tf.float32), training=False)
 
 
-def _one_caption(inputs, captions, seed):
-    # inputs: (pixels,) or (grid, pooled); (captions, tokens) ragged -> one caption
-    count = captions.nrows(out_type=tf.int32)
-    pick = 0 if seed is None else tf.random.uniform((), 0, count, tf.int32, seed=seed)
-    caption_in, caption_out = text.teacher_forcing(captions[pick])
-    return inputs, caption_in, caption_out
-
-
-def _with_weights(inputs, caption_in, caption_out):
-    return (*inputs, caption_in), caption_out, text.padding_weights(caption_out)
+def _pairs(inputs: tuple, ids, owner, index):
+    """A batch of pairs: the images (or features) of `owner` `(B,)`, and the captions
+    at `index` `(B,)` as teacher-forcing input, target and padding weights."""
+    images = [tf.gather(x, owner) for x in inputs]
+    if images[0].dtype == tf.uint8:
+        images = [tf.cast(images[0], tf.float32)]
+    caption = tf.gather(ids, index)
+    rows = [caption.nrows(), 1]
+    caption = tf.concat([tf.fill(rows, text.START), caption, tf.fill(rows, text.END)], axis=1)
+    caption_in, caption_out = caption[:, :-1].to_tensor(), caption[:, 1:].to_tensor()
+    return (*images, caption_in), caption_out, text.padding_weights(caption_out)

@@ -35,6 +35,7 @@ class ClassifyTask:
     (('right', 'left'), (None, 6))
     """
 
+    selection = ("val_loss", "min")
     name = "classify"
     presets = PRESETS
 

@@ -31,6 +31,7 @@ class TranslateTask:
     True
     """
 
+    selection = ("val_loss", "min")
     name = "translate"
     presets = PRESETS
 
