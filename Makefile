@@ -20,7 +20,8 @@ help:
 	@echo "make export-TASK      write WORKDIR/export (a SavedModel)"
 	@echo "make predict-TASK     run the export on INPUT (or stdin)"
 	@echo "make bench            speed and quality table, benchmarks/results/DATE.json"
-	@echo "make test | test-all | lint | clean"
+	@echo "make test             the fast tests; make test-all: all of them, as CI runs"
+	@echo "make lint | clean     (clean removes caches, never runs/)"
 
 # .venv is rebuilt whenever requirements.txt is newer than the last install.
 $(STAMP): requirements.txt
@@ -63,6 +64,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# Caches only: trained runs (runs/) are kept; delete a run's folder yourself.
 clean:
-	rm -rf runs .ruff_cache
+	rm -rf .ruff_cache .hypothesis
 	find . -name __pycache__ -not -path "./$(VENV)/*" -exec rm -rf {} +

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+PREFIX = ".partial-"  # every temporary's name starts so (a run clears them at start)
+
 
 @contextlib.contextmanager
 def replacing(path: Path | str) -> Iterator[Path]:
@@ -32,15 +34,18 @@ def replacing(path: Path | str) -> Iterator[Path]:
     The temporary name ends with `path`'s name, so suffix checks (`.keras`,
     `.weights.h5`, an image format) see the real one. A folder that already exists is
     moved aside first and deleted after the swap: a kill between the two renames leaves
-    the old folder under `.partial-*`, never a half-written one under `path`.
+    the old folder under `.partial-*`, never a half-written one under `path`. A
+    symbolic link is followed: what it points to is replaced, and the link kept.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".partial-{uuid.uuid4().hex[:8]}-{path.name}")
+    tmp = path.with_name(f"{PREFIX}{uuid.uuid4().hex[:8]}-{path.name}")
     try:
         yield tmp
         if tmp.is_dir() and path.is_dir():
-            old = path.with_name(f".partial-old-{uuid.uuid4().hex[:8]}-{path.name}")
+            old = path.with_name(f"{PREFIX}old-{uuid.uuid4().hex[:8]}-{path.name}")
             path.rename(old)
             tmp.rename(path)
             shutil.rmtree(old)

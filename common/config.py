@@ -16,12 +16,24 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     clipnorm: float = 0.0  # clip each gradient to this norm; 0 turns it off
+    label_smoothing: float = 0.0  # of the cross-entropy's targets (Szegedy et al. 2016)
     seed: int = 0
     patience: int = 4  # early stopping on val_loss; 0 turns it off
     jit_compile: bool = False  # XLA-compile the training step
     steps_per_execution: int = 32  # steps per tf.function call: no Python between steps
     mixed_precision: bool = False  # float16 compute on a GPU (cuDNN), bfloat16 on a CPU
     backup_steps: int = 200  # save the training state this often (and every epoch)
+
+    def __post_init__(self):
+        counts = ("epochs", "batch_size", "steps_per_execution", "backup_steps")
+        for name in counts:
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be 1 or more, got {getattr(self, name)}")
+        if self.learning_rate <= 0 or self.clipnorm < 0 or self.patience < 0:
+            raise ValueError("train.learning_rate must be above 0, clipnorm and patience 0 "
+                             "or more")  # fmt: skip
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,3 +47,7 @@ class DecodeConfig:
 
     beam_size: int = 4  # 1 = greedy
     alpha: float = 0.6  # GNMT length penalty exponent
+
+    def __post_init__(self):
+        if self.beam_size < 1 or self.alpha < 0:
+            raise ValueError("decode.beam_size must be 1 or more and decode.alpha 0 or more")

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from common import atomic
+from pipelines.run_directory import read_json
 
 STATE = "state.json"
 KEPT = ("best", "wait", "best_epoch", "stopped_epoch")  # what ModelCheckpoint/EarlyStopping track
@@ -68,7 +69,7 @@ class Backup(keras.callbacks.Callback):
     def load(self) -> dict | None:
         """The last committed state, or None for a fresh run."""
         path = self.source / STATE
-        return json.loads(path.read_text()) if path.exists() else None
+        return read_json(path) if path.exists() else None
 
     def position(self) -> tuple[int, int, bool]:
         """`(epoch, step, stopped)` to resume at: `(0, 0, False)` for a fresh run."""

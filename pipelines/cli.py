@@ -1,10 +1,16 @@
-"""`python -m pipelines {train,eval,export,predict}`: a thin layer over `pipelines.run`."""
+"""`python -m pipelines {train,eval,export,predict}`: a thin layer over `pipelines.run`.
+
+Exit codes: 0 on success; 2 for what the user can act on (a bad flag, value, path or
+data file, a run in use: one line on stderr naming the file, line or field); 1 with a
+traceback for anything else, a bug.
+"""
 
 import argparse
 import os
 import sys
 from pathlib import Path
 
+from common.errors import UserError
 from tasks import TASKS, get_task
 
 
@@ -49,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="run an exported SavedModel on raw inputs")
     _run_location(predict)
     predict.add_argument("--model", type=Path, help="export directory (default WORKDIR/export)")
+    predict.add_argument("--n-best", type=int, default=1, metavar="K",
+                         help="translate: the K best translations of each input")  # fmt: skip
     predict.add_argument("inputs", nargs="*", default=["-"], help="sentences or paths; - = stdin")
     return parser
 
@@ -63,7 +71,7 @@ def _workdir(args, run) -> Path:
     if args.workdir:
         return args.workdir
     if not args.task:
-        raise SystemExit("error: give --workdir, or --task (and --data) of a default run")
+        raise UserError("give --workdir, or --task (and --data) of a default run")
     task_cls = get_task(args.task)
     default = task_cls.presets["default"].data.source
     return run.default_workdir(args.task, args.data or default)
@@ -72,7 +80,6 @@ def _workdir(args, run) -> Path:
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
-    from common.errors import UserError
     from pipelines import run  # TensorFlow loads after argument errors are shown
 
     try:
@@ -91,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
             run.export(_workdir(args, run), args.out)
         else:
             model = args.model or _workdir(args, run) / "export"
-            print("\n".join(run.predict(model, args.inputs)))
-    except (UserError, FileNotFoundError, ValueError) as err:
+            print("\n".join(run.predict(model, args.inputs, args.n_best)))
+    except (UserError, OSError) as err:  # what the user can act on; OSError: a disk
+        # that is full, a file not allowed. Anything else is a bug: its traceback shows.
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

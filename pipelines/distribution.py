@@ -15,6 +15,8 @@ and resumes under another strategy. The learning rate is not rescaled.
 
 import tensorflow as tf
 
+from common.errors import ConfigError
+
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
@@ -37,7 +39,7 @@ def make(name: str) -> tf.distribute.Strategy:
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"unknown strategy {name!r}; strategies: {', '.join(STRATEGIES)}")
+    raise ConfigError(f"unknown strategy {name!r}; strategies: {', '.join(STRATEGIES)}")
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -7,8 +7,8 @@ The run directory (`runs/<task>-<data>/` by default) holds `config.json`,
 
 import contextlib
 import functools
+import importlib
 import json
-import os
 import re
 import sys
 import tempfile
@@ -19,10 +19,12 @@ import numpy as np
 import tensorflow as tf
 
 from common import atomic
-from common.errors import ConfigError
+from common.errors import UserError
 from pipelines import cudnn, distribution, settings
 from pipelines.backup import Backup
+from pipelines.best_checkpoint import BestCheckpoint
 from pipelines.plots import plot_history
+from pipelines.run_directory import RunDirectory, read_json
 from tasks import get_task
 
 CHECKPOINT = "checkpoints/best.keras"
@@ -36,29 +38,21 @@ def default_workdir(task: str, data: str) -> Path:
     return Path("runs") / f"{task}-{slug}"
 
 
-def _write_config(workdir: Path, task: str, cfg) -> None:
-    path = workdir / "config.json"
-    record = json.loads(json.dumps({"task": task, "config": settings.to_dict(cfg)}))  # as read
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old != record:
-            raise ConfigError(
-                f"{workdir} holds a run with a different task or config; "
-                f"pass another --workdir or delete {workdir}"
-            )
-    atomic.write_text(path, json.dumps(record, indent=2) + "\n")
-
-
 def load_run(workdir: Path):
     """The task object of a trained run directory, built from its `config.json`, with
-    what training recorded restored (`Task.restore`): no data is built."""
+    what training recorded restored (`Task.restore`): no data is built. Data files
+    that changed since training are refused (`RunDirectory.check_data`)."""
     path = Path(workdir) / "config.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: train a model into {workdir} first")
-    record = json.loads(path.read_text())
-    task_cls = get_task(record["task"])
-    cfg_cls = type(task_cls.presets["default"])
-    job = task_cls(settings.from_dict(cfg_cls, record["config"]), Path(workdir))
+        raise UserError(f"{path} not found: train a model into {workdir} first")
+    record = read_json(path)
+    try:
+        task_cls = get_task(record["task"])
+        cfg = settings.from_dict(type(task_cls.presets["default"]), record["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: not a run's config ({err})") from None
+    job = task_cls(cfg, Path(workdir))
+    RunDirectory(workdir).check_data(job.data_files())
     job.restore()
     return job
 
@@ -90,16 +84,23 @@ def resolve_config(
 
 
 def prepare(task: str, cfg, workdir: Path | None = None):
-    """Records `cfg` in the run directory, builds the data and the compiled model.
+    """Records `cfg` and the data's fingerprint in the run directory (a run that has
+    trained refuses another config, or data that changed), builds the data and the
+    compiled model.
 
     Returns `(job, splits, model)`; the dtype policy in force (see `precision`) is
     the model's.
     """
     workdir = Path(workdir or default_workdir(task, cfg.data.source))
     job = get_task(task)(cfg, workdir)  # checks what the config alone cannot
-    _write_config(workdir, task, cfg)
+    run_dir = RunDirectory(workdir)
+    run_dir.record_config({"task": task, "config": settings.to_dict(cfg)})
+    if run_dir.trained:  # resumed: on the data it began with
+        run_dir.check_data(job.data_files())
     keras.utils.set_random_seed(cfg.train.seed)
     splits = job.prepare()
+    if not run_dir.trained:
+        run_dir.record_data(job.data_files())
     model = job.build_model()
     steps = cfg.train.steps_per_execution
     if tf.distribute.get_strategy().num_replicas_in_sync > 1 and steps > 1:
@@ -167,10 +168,12 @@ def train(
 
 @contextlib.contextmanager
 def _writes(workdir: Path, chief: bool):
-    """Where this process writes: the run directory, or a scratch folder for a
-    non-chief worker (it trains in lock-step but its files are thrown away)."""
+    """Where this process writes: the run directory (locked for it), or a scratch
+    folder for a non-chief worker (it trains in lock-step but its files are thrown
+    away)."""
     if chief:
-        yield workdir
+        with RunDirectory(workdir).lock():
+            yield workdir
         return
     with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
         yield Path(scratch)
@@ -202,7 +205,7 @@ def _fit_from_backup(model: keras.Model, splits, train_cfg, workdir: Path, write
     """The best checkpoint and early stopping follow the task's `selection`, a
     validation figure (`val_loss`, or one its callbacks log, such as `val_bleu`)."""
     monitor, mode = selection
-    kept = [_AtomicCheckpoint(writes / CHECKPOINT, monitor, mode)]
+    kept = [BestCheckpoint(writes / CHECKPOINT, monitor, mode)]
     if train_cfg.patience:
         kept.append(keras.callbacks.EarlyStopping(monitor, patience=train_cfg.patience, mode=mode))
     backup = Backup(writes / "backup", writes / "history.csv", train_cfg.backup_steps, kept,
@@ -248,30 +251,16 @@ def _drawing_on_read(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return lazy.apply(tf.data.experimental.assert_cardinality(count)) if count >= 0 else lazy
 
 
-class _AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
-    """The best model so far by `monitor`, written under a temporary name and renamed
-    into place."""
-
-    def __init__(self, path: Path, monitor: str, mode: str):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.final = path
-        super().__init__(str(path.with_name(f".partial-{path.name}")), monitor=monitor,
-                         mode=mode, save_best_only=True)  # fmt: skip
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if Path(self.filepath).exists():
-            os.replace(self.filepath, self.final)
-
-
 def evaluate(workdir: Path, split: str = "test", job=None, model=None) -> dict:
     """Scores the best checkpoint on `split`, prints it and records it in `metrics.json`."""
     workdir = Path(workdir)
-    job = job or load_run(workdir)
+    if job is None:  # a command of its own: it takes the run
+        with RunDirectory(workdir).lock():
+            return evaluate(workdir, split, load_run(workdir))
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     metrics = job.evaluate(model, split)
     path = workdir / "metrics.json"
-    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded = read_json(path) if path.exists() else {}
     recorded[split] = metrics
     atomic.write_text(path, json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
     _print_metrics(workdir, metrics)
@@ -288,28 +277,66 @@ def _print_metrics(workdir: Path, metrics: dict) -> None:
 
 
 def export(workdir: Path, out: Path | None = None, job=None, model=None) -> Path:
-    """Writes the SavedModel atomically: a half-written export never replaces a good one."""
+    """Writes the SavedModel atomically: a half-written export never replaces a good
+    one, and only an export of this project is ever replaced."""
     workdir = Path(workdir)
     out = Path(out or workdir / "export")
-    job = job or load_run(workdir)
+    if job is None:  # a command of its own: it takes the run
+        with RunDirectory(workdir).lock():
+            return export(workdir, out, load_run(workdir))
+    _check_replaceable(out)
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
+    imports = job.export_imports
     with atomic.replacing(out) as staging:
         job.export(model, staging)
-        (staging / "pipeline.json").write_text(json.dumps({"task": job.name}) + "\n")
+        meta = {"task": job.name, "imports": imports}
+        (staging / "pipeline.json").write_text(json.dumps(meta) + "\n")
+        if imports:
+            (staging / "README.txt").write_text(_loading_note(imports))
     print(f"exported {job.name} SavedModel to {out}")
     return out
 
 
-def predict(model_dir: Path, inputs: list[str]) -> list[str]:
-    """Runs an exported SavedModel on raw inputs (`-` reads lines from stdin)."""
+def _check_replaceable(out: Path) -> None:
+    """Refuses to replace a folder that is not an export of this project."""
+    real = out.resolve()
+    if real.exists() and not (real.is_dir() and (real / "pipeline.json").is_file()
+                              and (real / "saved_model.pb").is_file()):  # fmt: skip
+        raise UserError(f"{out} exists and is not an export of this project (no "
+                        f"pipeline.json and saved_model.pb): refusing to replace it; "
+                        f"give --out a new folder")  # fmt: skip
+
+
+def _loading_note(imports: dict) -> str:
+    """What a process must do before `tf.saved_model.load` of an export whose graph
+    uses ops from packages outside core TensorFlow (`imports`: module -> pip line)."""
+    lines = [f"This SavedModel uses ops of {', '.join(imports.values())}. Before loading it:",
+             "", *(f"    pip install {pip}" for pip in imports.values()), "",
+             "    import tensorflow as tf",
+             *(f"    import {module}  # registers its ops" for module in imports),
+             "    served = tf.saved_model.load(PATH)", "",
+             "Without the import, loading fails: \"Op type not registered ...\"."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def predict(model_dir: Path, inputs: list[str], n_best: int = 1) -> list[str]:
+    """Runs an exported SavedModel on raw inputs (`-` reads lines from stdin); `n_best`
+    asks a text generator for its best hypotheses."""
     model_dir = Path(model_dir)
     meta = model_dir / "pipeline.json"
     if not meta.exists():
-        raise FileNotFoundError(f"{meta} not found: is {model_dir} an export of this project?")
-    task_cls = get_task(json.loads(meta.read_text())["task"])
+        raise UserError(f"{meta} not found: is {model_dir} an export of this project?")
+    record = read_json(meta)
+    task_cls = get_task(record["task"])
     if inputs == ["-"]:
         inputs = [line.rstrip("\n") for line in sys.stdin]
     if not inputs:
-        raise ValueError("predict needs at least one input (or '-' to read stdin)")
+        raise UserError("predict needs at least one input (or '-' to read stdin)")
+    for module in record.get("imports", {}):
+        importlib.import_module(module)  # registers the ops the graph uses
     served = tf.saved_model.load(str(model_dir))
-    return task_cls.predict(served, inputs)
+    if n_best == 1:
+        return task_cls.predict(served, inputs)
+    if "nbest" not in served.signatures:
+        raise UserError(f"--n-best: a {record['task']} export gives one answer per input")
+    return task_cls.predict(served, inputs, n_best)

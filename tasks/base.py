@@ -53,12 +53,17 @@ class Task(Protocol):
     # The validation figure that picks the best checkpoint and stops training:
     # (a key of `fit`'s logs, "min" or "max"), e.g. ("val_loss", "min").
     selection: tuple[str, str]
+    # Modules a process must import before loading the export (their ops are in its
+    # graph), module -> pip requirement; empty when core TensorFlow runs it.
+    export_imports: dict[str, str]
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict: ...
 
     def export(self, model: keras.Model, path: Path) -> None: ...
 
     def serving_inputs(self, split: str) -> list: ...  # the split as the export takes it
+
+    def data_files(self) -> list[Path]: ...  # the local files the source reads (fingerprinted)
 
     @staticmethod
     def predict(served, inputs: list[str]) -> list[str]: ...
@@ -175,6 +180,18 @@ def generated_split(make: Callable[[int, int], list], sizes: dict[str, int], see
     return [e for e in drawn if key(e) not in taken][: sizes["train"]]
 
 
+def _split_files(folder: Path) -> dict[str, list[Path]]:
+    return {name: sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(prefixes))
+            for name, prefixes in (("train", ("train",)), ("val", ("val", "dev")),
+                                   ("test", ("test",)))}  # fmt: skip
+
+
+def local_files(path: Path) -> list[Path]:
+    """The files a local source reads: `path` itself, or a folder's split files."""
+    path = Path(path)
+    return [path] if not path.is_dir() else [f for fs in _split_files(path).values() for f in fs]
+
+
 def local_splits(path: Path, read: Callable[[Path], list], seed: int,
                  key: Callable | None = None) -> dict[str, list]:  # fmt: skip
     """The splits of a local source: a file split 80/10/10 (`random_split`), or a
@@ -195,9 +212,7 @@ def local_splits(path: Path, read: Callable[[Path], list], seed: int,
     path = Path(path)
     if not path.is_dir():
         return random_split(read(path), seed, key)
-    files = {name: sorted(p for p in path.iterdir() if p.is_file() and p.name.startswith(prefixes))
-             for name, prefixes in (("train", ("train",)), ("val", ("val", "dev")),
-                                    ("test", ("test",)))}  # fmt: skip
+    files = _split_files(path)
     if not files["train"] or not files["test"]:
         raise DataError(f"{path}: a folder source needs train* and test* files "
                         f"(and optionally val* or dev*)")  # fmt: skip

@@ -1,4 +1,5 @@
-"""Text handling shared by the text tasks: standardisation, vocabularies, detokenising.
+"""Text handling shared by the text tasks: normalising, vocabularies, detokenising,
+teacher forcing and the decoder's loss.
 
 Token ids: 0 is padding, 1 is `[UNK]` (both added by `TextVectorization`), 2 is
 `[start]` and 3 is `[end]`; the rest follow in order of training-set frequency.
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+import tensorflow_text as tf_text
 
 from common import atomic
 
@@ -16,26 +18,96 @@ SPECIALS = ["[start]", "[end]"]
 LEVELS = ("word", "char")
 
 
-@keras.saving.register_keras_serializable(package="tasks")
-def standardize(text):
-    """Lower-cases (Unicode-aware), splits punctuation off words, squeezes spaces.
+PUNCTUATION = '.,!?;:"¿¡'  # split off words as tokens of their own
+
+
+def normalize(text):
+    """Text as a model reads and writes it: Unicode NFKC (compatibility forms folded:
+    no-break and other spaces become spaces, ligatures letters), runs of white space
+    one space, none at the ends. Case, accents and punctuation are kept. In-graph
+    (`tensorflow_text.normalize_utf8`), so training and the SavedModel agree.
 
     Example:
-    >>> standardize(tf.constant("Soyez Raisonnables!")).numpy().decode()
+    >>> normalize(tf.constant(["  Ça\u202fva\u00a0?  ﬁn "])).numpy()[0].decode()
+    'Ça va ? fin'
+    """
+    return _squeezed(tf_text.normalize_utf8(text, "NFKC"))
+
+
+def _squeezed(text):
+    return tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+
+
+def _split_punctuation(text):
+    return tf.strings.regex_replace(text, f"([{PUNCTUATION}])", r" \1 ")
+
+
+@keras.saving.register_keras_serializable(package="tasks")
+def standardize(text):
+    """Lower-cases (Unicode-aware), splits punctuation off words, squeezes spaces
+    (captions and classified texts; core TensorFlow ops only).
+
+    Example:
+    >>> standardize(tf.constant("Soyez  Raisonnables!")).numpy().decode()
     'soyez raisonnables !'
     """
-    text = tf.strings.lower(text, encoding="utf-8")
-    text = tf.strings.regex_replace(text, r'([.,!?;:"¿¡])', r" \1 ")
-    text = tf.strings.regex_replace(text, r"\s+", " ")
-    return tf.strings.strip(text)
+    return _squeezed(_split_punctuation(tf.strings.lower(text, encoding="utf-8")))
 
 
-def compile_args() -> dict:
+@keras.saving.register_keras_serializable(package="tasks")
+def cased(text):
+    """`normalize`, and punctuation split off words, case kept (translation's words).
+
+    Example:
+    >>> cased(tf.constant("Soyez  Raisonnables!")).numpy().decode()
+    'Soyez Raisonnables !'
+    """
+    return normalize(_split_punctuation(text))
+
+
+def _standardizer(level: str, keep_case: bool):
+    """How a vectorizer standardises: lower-cased words (and characters) by default;
+    with `keep_case`, `cased` words or `normalize`d characters (translation)."""
+    if not keep_case:
+        return standardize
+    return cased if level == "word" else normalize
+
+
+def compile_args(label_smoothing: float = 0.0) -> dict:
     """Loss and metric of a text decoder; batches carry padding weights."""
     return {
-        "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "loss": SmoothedCrossentropy(label_smoothing),
         "weighted_metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     }
+
+
+@keras.saving.register_keras_serializable(package="tasks")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy of logits with label smoothing (Szegedy et al.
+    2016): the target is `1 - smoothing` on the true token and `smoothing` spread
+    evenly over the vocabulary, which keeps a decoder from growing over-confident.
+    With `smoothing=0` it is Keras' `SparseCategoricalCrossentropy(from_logits=True)`.
+
+    Example:
+    >>> logits, target = tf.constant([[[2.0, 0.0, 0.0]]]), tf.constant([[0]])
+    >>> plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    >>> round(float(SmoothedCrossentropy(0.0)(target, logits)), 5) == round(
+    ...     float(plain(target, logits)), 5)
+    True
+    """
+
+    def __init__(self, smoothing: float = 0.0, name: str = "smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+
+    def call(self, y_true, y_pred):
+        # y_true (batch, T) ids, y_pred (batch, T, vocab) logits -> (batch, T)
+        logp = tf.nn.log_softmax(tf.cast(y_pred, tf.float32), axis=-1)
+        true = -tf.gather(logp, tf.cast(y_true, tf.int32), batch_dims=2)
+        return (1.0 - self.smoothing) * true - self.smoothing * tf.reduce_mean(logp, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
 
 
 def _split(level: str) -> str:
@@ -44,26 +116,30 @@ def _split(level: str) -> str:
     return "whitespace" if level == "word" else "character"
 
 
-def vectorizer(vocabulary: list[str], level: str, length: int | None = None):
-    """A `TextVectorization` over a fixed vocabulary (without `""` and `[UNK]`).
+def vectorizer(vocabulary: list[str], level: str, length: int | None = None,
+               keep_case: bool = False):  # fmt: skip
+    """A `TextVectorization` over a fixed vocabulary (without `""` and `[UNK]`),
+    standardising with `standardize` (or, with `keep_case`, `cased`).
 
     With `length` the output is `(batch, length)`, padded or truncated; without it,
     a ragged `(batch, None)` tensor.
     """
     return keras.layers.TextVectorization(
         vocabulary=vocabulary,
-        standardize=standardize,
+        standardize=_standardizer(level, keep_case),
         split=_split(level),
         output_sequence_length=length,
         ragged=length is None,
     )
 
 
-def build_vocabulary(texts: list[str], level: str, max_tokens: int) -> list[str]:
+def build_vocabulary(texts: list[str], level: str, max_tokens: int,
+                     keep_case: bool = False) -> list[str]:  # fmt: skip
     """The `max_tokens` most frequent tokens of `texts`, after the special tokens."""
     layer = keras.layers.TextVectorization(
-        max_tokens=max_tokens + 2, standardize=standardize, split=_split(level)
-    )  # + padding and [UNK]
+        max_tokens=max_tokens + 2, standardize=_standardizer(level, keep_case),
+        split=_split(level),
+    )  # + padding and [UNK]  # fmt: skip
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(4096))
     return SPECIALS + [t for t in layer.get_vocabulary()[2:] if t not in SPECIALS]
 
@@ -76,18 +152,38 @@ def load_vocabulary(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").split("\n")[:-1]
 
 
-def detokenize(ids, vocabulary: list[str], level: str):
+def before_end(ids) -> tf.RaggedTensor:
+    """`(batch, steps)` ids -> the ids before each row's first `[end]`, padding dropped.
+
+    Example:
+    >>> before_end(tf.constant([[5, 6, 3, 7], [8, 0, 0, 0]])).to_list()
+    [[5, 6], [8]]
+    """
+    live = tf.math.cumsum(tf.cast(ids == END, tf.int32), axis=1) == 0  # (batch, steps)
+    return tf.ragged.boolean_mask(ids, live & (ids != PAD))
+
+
+def detokenize(ids, vocabulary: list[str], level: str,
+               spacing: tuple[str, str] = (".,!?;:", "")):  # fmt: skip
     """`(batch, steps)` ids -> `(batch,)` strings, stopping at the first `[end]`.
 
-    Word level joins with spaces and re-attaches closing punctuation.
+    Word level joins with spaces, then attaches the punctuation marks of
+    `spacing[0]` to the word before them and those of `spacing[1]` to the word after
+    them (a language's convention: English "Go!", French "Va !", Spanish "¿Qué?").
     """
     table = tf.constant(["", "[UNK]", *vocabulary])
-    live = tf.math.cumsum(tf.cast(ids == END, tf.int32), axis=1) == 0  # (batch, steps)
-    tokens = tf.ragged.boolean_mask(tf.gather(table, ids), live)
+    tokens = tf.gather(table, before_end(ids))
     text = tf.strings.reduce_join(tokens, axis=1, separator=" " if level == "word" else "")
-    if level == "word":
-        text = tf.strings.regex_replace(text, r" ([.,!?;:])", r"\1")
+    closing, opening = spacing
+    if level == "word" and closing:
+        text = tf.strings.regex_replace(text, f" ([{_escaped(closing)}])", r"\1")
+    if level == "word" and opening:
+        text = tf.strings.regex_replace(text, f"([{_escaped(opening)}]) ", r"\1")
     return text
+
+
+def _escaped(characters: str) -> str:
+    return "".join("\\" + c if c in "\\]^-[" else c for c in characters)
 
 
 def load_or_build_vocabulary(path: Path, texts: list[str], level: str, max_tokens: int):
@@ -111,19 +207,32 @@ def teacher_forcing(target):
     return target[:-1], target[1:]
 
 
+def teacher_batch(targets: tf.RaggedTensor):
+    """`(batch, None)` ragged ids -> `[start] ids` and `ids [end]` `(batch, T)`, padded.
+
+    Example:
+    >>> inp, out = teacher_batch(tf.ragged.constant([[5, 6], [7]]))
+    >>> inp.numpy().tolist(), out.numpy().tolist()
+    ([[2, 5, 6], [2, 7, 0]], [[5, 6, 3], [7, 3, 0]])
+    """
+    rows = [targets.nrows(), 1]
+    full = tf.concat([tf.fill(rows, START), targets, tf.fill(rows, END)], axis=1)
+    return full[:, :-1].to_tensor(), full[:, 1:].to_tensor()
+
+
 def padding_weights(target_out):
     """Per-token loss weights: 0 on padding, 1 elsewhere."""
     return tf.cast(target_out != PAD, tf.float32)
 
 
-def generate(
-    decoder, memory, summary, max_length: int, beam_size: int, alpha: float, memory_mask=None
-):
-    """Decodes text with an `AttentionDecoder`: `(batch, max_length)` ids, `(batch,)` scores.
+def generate(decoder, memory, summary, max_length: int, beam_size: int, alpha: float,
+             memory_mask=None, results: int = 1):  # fmt: skip
+    """Decodes text with an `AttentionDecoder`: the `results` best hypotheses, `(batch,
+    results, max_length)` ids and `(batch, results)` scores.
 
     Starts from `[start]`, stops at `[end]`, never emits padding or `[start]`.
     """
-    tokens, scores = decoder.generate(
+    return decoder.generate(
         memory,
         summary,
         START,
@@ -132,6 +241,6 @@ def generate(
         memory_mask=memory_mask,
         beam_size=beam_size,
         alpha=alpha,
+        num_results=results,
         banned_ids=(PAD, START),
     )
-    return tokens[:, 0], scores[:, 0]

@@ -3,6 +3,7 @@
 import dataclasses
 
 from common.config import DecodeConfig, TrainConfig
+from models.attention_decoder import ATTENTION_KINDS
 from models.image_encoder import BACKBONES
 
 
@@ -40,6 +41,9 @@ class ModelConfig:
         if self.backbone != "small" and self.backbone not in BACKBONES:
             known = ", ".join(["small", *BACKBONES])
             raise ValueError(f"model.backbone must be one of {known}, got {self.backbone!r}")
+        if self.attention not in ATTENTION_KINDS:
+            raise ValueError(f"model.attention must be one of {ATTENTION_KINDS}, "
+                             f"got {self.attention!r}")  # fmt: skip
         if self.backbone == "small" and self.weights != "none":
             raise ValueError("model.weights are for a pre-trained backbone, not the small CNN")
 

@@ -60,8 +60,8 @@ class Captioner:
             self.model.get_layer("decoder"), grid, pooled, self.cfg.data.max_length + 1,
             beam_size, self.cfg.decode.alpha,
         )  # fmt: skip
-        captions = text.detokenize(tokens[:count], self.vocabulary, "word")
-        return {"caption": captions, "score": scores[:count]}
+        captions = text.detokenize(tokens[:count, 0], self.vocabulary, "word")
+        return {"caption": captions, "score": scores[:count, 0]}
 
     def export(self, path: Path) -> None:
         """Writes a SavedModel with `serving_default` (beam search) and `greedy`."""

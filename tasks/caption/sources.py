@@ -53,6 +53,14 @@ def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Example]]:
     return _tfds(arg, cfg.image_size, splits)
 
 
+def files(cfg) -> list[Path]:
+    """The local files the source reads: a folder's caption file and images."""
+    kind, arg = parse_source(cfg.source, SOURCES)
+    if kind != "folder" or not arg:
+        return []
+    return [caption_file(Path(arg)), *(path for path, _, _ in captioned_images(Path(arg)))]
+
+
 def _scenes(count: int, seed: int, size: int, split: str) -> list[Example]:
     return [Example(s.image, s.captions, f"shapes {split} #{i}")
             for i, s in enumerate(shapes.generate(count, size, seed))]  # fmt: skip
@@ -112,15 +120,20 @@ def _example(row: tuple[Path, list[str], str], image_size: int, max_pixels: int)
     return Example(images.load(path, image_size, max_pixels), captions, origin)
 
 
-def captioned_images(folder: Path) -> list[tuple[Path, list[str], str]]:
-    """A Flickr8k-style folder's `(image path, captions, origin)`, in the caption
-    file's order, without reading the images; every image a caption names must exist."""
+def caption_file(folder: Path) -> Path:
+    """The caption file of a Flickr8k-style folder."""
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
     found = [folder / name for name in CAPTION_FILES if (folder / name).is_file()]
     if not found:
         raise DataError(f"{folder}: no caption file (looked for {', '.join(CAPTION_FILES)})")
-    captions_file = found[0]
+    return found[0]
+
+
+def captioned_images(folder: Path) -> list[tuple[Path, list[str], str]]:
+    """A Flickr8k-style folder's `(image path, captions, origin)`, in the caption
+    file's order, without reading the images; every image a caption names must exist."""
+    captions_file = caption_file(folder)
     image_dir = next(folder / d for d in IMAGE_FOLDERS if (folder / d).is_dir())
     by_image: dict[Path, list[str]] = {}
     first_line: dict[Path, int] = {}

@@ -42,6 +42,7 @@ class CaptionTask:
     selection = ("val_cider", "max")
     name = "caption"
     presets = PRESETS
+    export_imports: dict = {}  # the export runs on core TensorFlow alone
 
     def __init__(self, cfg: CaptionConfig, workdir: Path):
         self.cfg = cfg
@@ -149,7 +150,7 @@ class CaptionTask:
         return captioning.assemble(self.encoder, decoder, self.cfg.data.image_size)
 
     def compile_args(self) -> dict:
-        return text.compile_args()
+        return text.compile_args(self.cfg.train.label_smoothing)
 
     def callbacks(self, model: keras.Model) -> list:
         """CIDEr-D of greedy captions of (a sample of) the validation images, each
@@ -176,7 +177,7 @@ class CaptionTask:
 
         def greedy(*inputs):
             grid, pooled = encode(model, inputs[0]) if self.encoder is None else inputs
-            return text.generate(decoder, grid, pooled, length, 1, self.cfg.decode.alpha)[0]
+            return text.generate(decoder, grid, pooled, length, 1, self.cfg.decode.alpha)[0][:, 0]
 
         return tf.function(greedy, reduce_retracing=True)
 
@@ -235,6 +236,9 @@ class CaptionTask:
     def export(self, model: keras.Model, path: Path) -> None:
         self.captioner(model).export(path)
 
+    def data_files(self) -> list[Path]:
+        return sources.files(self.cfg.data)
+
     def serving_inputs(self, split: str) -> list[bytes]:
         """The split's images as PNG files' bytes, as the export takes them."""
         (examples,) = sources.load(self.cfg.data, (split,)).values()
@@ -245,9 +249,12 @@ class CaptionTask:
         """Captions image files with a loaded SavedModel: `path<TAB>caption<TAB>score`."""
         missing = [p for p in inputs if not Path(p).is_file()]
         if missing:
-            raise FileNotFoundError(f"no such image file: {', '.join(missing)}")
+            raise DataError(f"no such image file: {', '.join(missing)}")
         encoded = tf.constant([Path(p).read_bytes() for p in inputs])
         out = served.signatures["serving_default"](images=encoded)
+        bad = [p for p, valid in zip(inputs, out["valid"].numpy(), strict=True) if not valid]
+        if bad:
+            raise DataError(f"not a readable image (JPEG, PNG, GIF or BMP): {', '.join(bad)}")
         return [
             f"{p}\t{c.decode('utf-8')}\t{s:.3f}"
             for p, c, s in zip(inputs, out["caption"].numpy(), out["score"].numpy(), strict=True)
@@ -272,8 +279,5 @@ def _pairs(inputs: tuple, ids, owner, index):
     images = [tf.gather(x, owner) for x in inputs]
     if images[0].dtype == tf.uint8:
         images = [tf.cast(images[0], tf.float32)]
-    caption = tf.gather(ids, index)
-    rows = [caption.nrows(), 1]
-    caption = tf.concat([tf.fill(rows, text.START), caption, tf.fill(rows, text.END)], axis=1)
-    caption_in, caption_out = caption[:, :-1].to_tensor(), caption[:, 1:].to_tensor()
+    caption_in, caption_out = text.teacher_batch(tf.gather(ids, index))
     return (*images, caption_in), caption_out, text.padding_weights(caption_out)

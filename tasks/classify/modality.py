@@ -42,7 +42,7 @@ class Modality(Protocol):
     and leaf mask). `serve(model, batch)`
     is the served computation: raw input of `signature` to probabilities `(B, C)`,
     `valid` `(B,)` and extra outputs; `read_inputs` turns command-line inputs (paths,
-    strings) into such a batch.
+    strings) into one such input each.
     """
 
     sources: dict[str, str]  # source kind -> what it reads
@@ -57,6 +57,8 @@ class Modality(Protocol):
     def prepare(self, train: Examples) -> None: ...
 
     def restore(self) -> None: ...
+
+    def files(self) -> list[Path]: ...  # the local files the source reads
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset: ...
 

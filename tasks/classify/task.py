@@ -38,6 +38,7 @@ class ClassifyTask:
     selection = ("val_loss", "min")
     name = "classify"
     presets = PRESETS
+    export_imports: dict = {}  # the export runs on core TensorFlow alone
 
     def __init__(self, cfg: ClassifyConfig, workdir: Path):
         self.cfg = cfg
@@ -145,6 +146,9 @@ class ClassifyTask:
     def export(self, model: keras.Model, path: Path) -> None:
         write_saved_model(path, [model], {"serving_default": self.serving(model)})
 
+    def data_files(self) -> list[Path]:
+        return self.modality.files()
+
     def serving_inputs(self, split: str) -> list:
         """The split's inputs (clips, windows, trees, texts), as the export takes them."""
         return list(self.modality.load((split,)).splits[split].x)
@@ -156,14 +160,16 @@ class ClassifyTask:
         One `input<TAB>label<TAB>probability` line each."""
         fn = served.signatures["serving_default"]
         ((name, spec),) = fn.structured_input_signature[1].items()
-        batch = modalities.for_input(name).read_inputs(inputs, spec)
-        out = fn(**{name: tf.constant(batch)})
-        errors = (
-            [e.decode() for e in out["error"].numpy()] if "error" in out else [""] * len(inputs)
-        )
-        labels = [
-            label.decode() or "invalid input" + (f": {error}" if error else "")
-            for label, error in zip(out["label"].numpy(), errors, strict=True)
-        ]
-        return [f"{given}\t{label}\t{p.max():.3f}" for given, label, p in
-                zip(inputs, labels, out["probabilities"].numpy(), strict=True)]  # fmt: skip
+        read = modalities.for_input(name).read_inputs(inputs, spec)
+        lines = [""] * len(inputs)
+        shapes: dict[tuple, list[int]] = {}  # inputs of one shape run as one batch
+        for i, x in enumerate(read):
+            shapes.setdefault(x.shape, []).append(i)
+        for rows in shapes.values():
+            out = fn(**{name: tf.constant(np.stack([read[i] for i in rows]))})
+            errors = out["error"].numpy() if "error" in out else [b""] * len(rows)
+            for i, label, error, p in zip(rows, out["label"].numpy(), errors,
+                                          out["probabilities"].numpy(), strict=True):  # fmt: skip
+                shown = label.decode() or "invalid input" + (f": {error.decode()}" if error else "")
+                lines[i] = f"{inputs[i]}\t{shown}\t{p.max():.3f}"
+        return lines

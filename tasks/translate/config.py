@@ -4,7 +4,8 @@ import dataclasses
 
 from common.config import DecodeConfig, TrainConfig
 from models import EncoderConfig
-from tasks.text import LEVELS
+from models.attention_decoder import ATTENTION_KINDS
+from tasks.translate.tokenizers import LEVELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -12,15 +13,17 @@ class DataConfig:
     source: str = "toy_pairs"  # see tasks.translate.sources.SOURCES
     size: int = 12000  # generated pairs (toy_pairs only), split 80/10/10
     seed: int = 0  # the generated pairs and the split of local files
-    tokens: str = "word"  # word | char
-    max_vocab: int = 8000  # per language, most frequent in training
+    tokens: str = "word"  # word | char | subword (SentencePiece), tasks/translate/tokenizers.py
+    max_vocab: int = 8000  # per language: words, characters or subword pieces
     max_length: int = 32  # tokens; longer training pairs are counted and left out
+    val_sentences: int = 500  # validation sources translated each epoch for val_bleu
 
     def __post_init__(self):
         if self.tokens not in LEVELS:
             raise ValueError(f"data.tokens must be one of {LEVELS}, got {self.tokens!r}")
-        if min(self.size, self.max_vocab, self.max_length) < 1:
-            raise ValueError("data.size, data.max_vocab and data.max_length must be 1 or more")
+        if min(self.size, self.max_vocab, self.max_length, self.val_sentences) < 1:
+            raise ValueError("data.size, max_vocab, max_length and val_sentences must be 1 "
+                             "or more")  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +36,12 @@ class ModelConfig(EncoderConfig):
     attention: str = "bahdanau"  # bahdanau (additive) | luong (multiplicative)
     embeddings: str = ""  # source side: pre-trained vectors, a GloVe/word2vec text file
     freeze_embeddings: bool = False  # keep the pre-trained vectors fixed
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.attention not in ATTENTION_KINDS:
+            raise ValueError(f"model.attention must be one of {ATTENTION_KINDS}, "
+                             f"got {self.attention!r}")  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)

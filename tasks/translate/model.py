@@ -60,11 +60,14 @@ def _encode(model: keras.Model, source):
     return _encode_with(model.get_layer("source_embedding"), model.get_layer("encoder"), source)
 
 
-def generate(model: keras.Model, source, max_length: int, cfg: DecodeConfig, beam_size: int):
-    """Translates `(batch, S)` source ids: `(batch, max_length)` ids and `(batch,)` scores."""
+def generate(model: keras.Model, source, max_length: int, cfg: DecodeConfig, beam_size: int,
+             results: int = 1):  # fmt: skip
+    """Translates `(batch, S)` source ids: the `results` best, `(batch, results,
+    max_length)` ids and `(batch, results)` scores."""
     memory, summary, mask = _encode(model, source)
     decoder = model.get_layer("decoder")
-    return text.generate(decoder, memory, summary, max_length, beam_size, cfg.alpha, mask)
+    return text.generate(decoder, memory, summary, max_length, beam_size, cfg.alpha, mask,
+                         results)  # fmt: skip
 
 
 def attention(model: keras.Model, source, target_in):

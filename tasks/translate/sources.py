@@ -14,6 +14,7 @@ from common.errors import DataError
 from tasks.base import (
     SPLITS,
     generated_split,
+    local_files,
     local_splits,
     parse_source,
     random_split,
@@ -50,6 +51,16 @@ def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Pair]]:
         src, _, tgt = arg.partition(",")
         parts = random_split(read_parallel(Path(src), Path(tgt)), cfg.seed, key=_source)
     return {name: parts[name] for name in splits}
+
+
+def files(cfg) -> list[Path]:
+    """The local files the source reads (none when generated or from TFDS)."""
+    kind, arg = parse_source(cfg.source, SOURCES)
+    if kind == "anki" and arg:
+        return local_files(Path(arg))
+    if kind == "files" and arg:
+        return [Path(p) for p in arg.split(",")]
+    return []
 
 
 def _source(pair: Pair) -> str:

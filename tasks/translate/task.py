@@ -6,15 +6,17 @@ import keras
 import numpy as np
 import sacrebleu
 import tensorflow as tf
+import tensorflow_text as tf_text
 
-from common.errors import DataError
+from common.errors import ConfigError, DataError, UserError
 from tasks import plots, text, trees
 from tasks.base import SPLITS, Splits
 from tasks.translate import model as seq2seq
-from tasks.translate import sources
+from tasks.translate import sources, tokenizers
 from tasks.translate.config import PRESETS, TranslateConfig
 from tasks.translate.serving import Translator, TreeSource
 from tasks.translate.toy_pairs import Pair
+from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
 
@@ -22,39 +24,52 @@ EVAL_BATCH = 64
 class TranslateTask:
     """Sentence -> sentence with an encoder of the catalog and an attentional LSTM decoder.
 
+    Model selection follows `val_bleu`: cased BLEU of greedy translations of (a sample
+    of) the validation sources against all their references, each epoch.
+
     Example:
     >>> import tempfile
     >>> task = TranslateTask(PRESETS["tiny"], Path(tempfile.mkdtemp()))
     >>> splits = task.prepare()
     >>> model = task.build_model()
-    >>> tuple(model.output.shape)[-1] == len(task.target_vocab) + 2
+    >>> tuple(model.output.shape)[-1] == task.target.size
     True
     """
 
-    selection = ("val_loss", "min")
     name = "translate"
     presets = PRESETS
+    selection = ("val_bleu", "max")
+    # The export's graph normalises (and splits subwords) with tensorflow-text's ops.
+    export_imports = {"tensorflow_text": f"tensorflow-text=={tf_text.__version__}"}
 
     def __init__(self, cfg: TranslateConfig, workdir: Path):
         self.cfg = cfg
         self.workdir = Path(workdir)
         self.tree_source = seq2seq.reads_trees(cfg.model)
+        if self.tree_source and cfg.data.tokens != "word":
+            raise ConfigError(f"model.encoder={cfg.model.encoder} reads parse trees, whose "
+                              f"leaves are words: it needs data.tokens=word")  # fmt: skip
 
     # -- data ---------------------------------------------------------------
 
     def prepare(self) -> Splits:
-        """Reads the pairs, builds and records the vocabularies, and the pipelines."""
+        """Reads the pairs, builds and records the tokenizers, and the pipelines."""
         pairs = sources.load(self.cfg.data)
         for pair in (p for part in pairs.values() for p in part):
             self._check(pair)
-        self.source_vocab = self._vocabulary("source", [p.source for p in pairs["train"]])
-        self.target_vocab = self._vocabulary("target", [p.target for p in pairs["train"]])
+        data = self.cfg.data
+        self.source, self.target = (
+            tokenizers.build(data.tokens, [getattr(p, side) for p in pairs["train"]],
+                             data.max_vocab, self.workdir / "vocab" / side)
+            for side in ("source", "target")
+        )  # fmt: skip
+        self.val = pairs["val"]
         return Splits(*(self._dataset(name, pairs[name]) for name in SPLITS))
 
     def restore(self) -> None:
-        """The vocabularies the run recorded."""
-        self.source_vocab, self.target_vocab = (
-            text.load_vocabulary(self.workdir / "vocab" / f"{side}.txt")
+        """The tokenizers the run recorded."""
+        self.source, self.target = (
+            tokenizers.load(self.cfg.data.tokens, self.workdir / "vocab" / side)
             for side in ("source", "target")
         )
 
@@ -65,21 +80,13 @@ class TranslateTask:
                 f"trees, which data.source={self.cfg.data.source} lacks (try toy_pairs)"
             )
 
-    def _vocabulary(self, side: str, texts: list[str]) -> list[str]:
-        path = self.workdir / "vocab" / f"{side}.txt"
-        data = self.cfg.data
-        return text.load_or_build_vocabulary(path, texts, data.tokens, data.max_vocab)
-
-    def _ids(self, vocabulary: list[str], texts: list[str]) -> tf.RaggedTensor:
-        return tf.cast(text.vectorizer(vocabulary, self.cfg.data.tokens)(texts), tf.int32)
-
     def _dataset(self, split: str, pairs: list[Pair]) -> tf.data.Dataset:
-        source = self._ids(self.source_vocab, [p.source for p in pairs])
-        target = self._ids(self.target_vocab, [p.target for p in pairs])
+        source = self.source.tokenize(tf.constant([p.source for p in pairs]))
+        target = self.target.tokenize(tf.constant([p.target for p in pairs]))
         src_len, tgt_len = source.row_lengths().numpy(), target.row_lengths().numpy()
         limit = self.cfg.data.max_length
         for i in np.flatnonzero((src_len == 0) | (tgt_len == 0))[:1]:
-            raise DataError(f"{pairs[i].origin}: sentence has no tokens after standardising")
+            raise DataError(f"{pairs[i].origin}: sentence has no tokens after normalising")
         keep = (src_len <= limit) & (tgt_len <= limit)
         if not keep.all():
             first = pairs[int(np.flatnonzero(~keep)[0])].origin
@@ -92,9 +99,9 @@ class TranslateTask:
         target = tf.ragged.boolean_mask(target, keep)
         batch = self.cfg.train.batch_size
         if self.tree_source:  # parsed in the pipeline, as in the SavedModel
-            reader = TreeSource(self.source_vocab, self.cfg.model.tree)
-            trees = tf.constant([p.tree for p in kept])
-            ds = tf.data.Dataset.from_tensor_slices((trees, target))
+            reader = TreeSource(self.source.vocabulary, self.cfg.model.tree)
+            parsed = tf.constant([p.tree for p in kept])
+            ds = tf.data.Dataset.from_tensor_slices((parsed, target))
             ds = ds.map(lambda tree, target: (reader.single(tree), target)).cache()
             ds = self._shuffled(ds, split, len(kept)).map(_teacher_forcing)
             ds = ds.padded_batch(batch, padding_values=((0, -1), 0, 0))
@@ -113,43 +120,59 @@ class TranslateTask:
     # -- model --------------------------------------------------------------
 
     def build_model(self) -> keras.Model:
-        return seq2seq.build_model(self.cfg.model, self.source_vocab, len(self.target_vocab) + 2)
+        return seq2seq.build_model(self.cfg.model, self.source.vocabulary, self.target.size)
 
     def compile_args(self) -> dict:
-        return text.compile_args()
+        return text.compile_args(self.cfg.train.label_smoothing)
 
     def callbacks(self, model: keras.Model) -> list:
-        return []
+        """Cased BLEU of greedy translations of (a sample of) the validation sources,
+        each epoch: what `selection` follows."""
+        groups = _grouped(self.val, self._input)
+        inputs = list(groups)[: self.cfg.data.val_sentences]
+        references = _streams([groups[i] for i in inputs])
+        translator = self.translator(model)
+
+        def bleu(model: keras.Model) -> float:
+            hypotheses = _translations(translator.greedy, inputs)
+            return sacrebleu.BLEU().corpus_score(hypotheses, references).score
+
+        return [ValidationScore("val_bleu", bleu)]
 
     def translator(self, model: keras.Model) -> Translator:
-        return Translator(model, self.source_vocab, self.target_vocab, self.cfg)
+        return Translator(model, self.source, self.target, self.cfg)
 
     # -- evaluation and export ----------------------------------------------
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
-        """Beam-search translations of `split`, scored with sacrebleu BLEU and chrF."""
+        """Beam-search translations of `split`'s distinct sources, each scored against
+        all its translations in the split: sacrebleu BLEU and chrF, cased on the raw
+        references (the headline, as the field reports), and lower-cased beside."""
         (pairs,) = sources.load(self.cfg.data, (split,)).values()
+        groups = _grouped(pairs, self._input)
+        inputs, references = list(groups), _streams(list(groups.values()))
         translator = self.translator(model)
-        hypotheses = []
-        for start in range(0, len(pairs), EVAL_BATCH):
-            batch = tf.constant([self._input(p) for p in pairs[start : start + EVAL_BATCH]])
-            out = translator.beam(batch)["translation"].numpy()
-            hypotheses += [h.decode("utf-8") for h in out]
-        references = [p.target for p in pairs]
-        bleu = sacrebleu.BLEU(lowercase=True)
-        chrf = sacrebleu.CHRF(lowercase=True)
-        self._plot_attention(model, translator, pairs[:3], hypotheses[:3])
+        hypotheses = _translations(translator.beam, inputs)
+        scores = {}
+        for suffix, lowercase in (("", False), ("_lc", True)):
+            for name, metric in (("bleu", sacrebleu.BLEU(lowercase=lowercase)),
+                                 ("chrf", sacrebleu.CHRF(lowercase=lowercase))):  # fmt: skip
+                scores[name + suffix] = round(metric.corpus_score(hypotheses, references).score, 2)
+                scores[f"{name}{suffix}_signature"] = str(metric.get_signature())
+        first = {}
+        for pair in pairs:
+            first.setdefault(self._input(pair), pair)
+        shown = list(first.values())[:5]
+        self._plot_attention(model, translator, shown[:3], hypotheses[:3])
         return {
             "split": split,
             "examples": len(pairs),
-            "bleu": round(bleu.corpus_score(hypotheses, [references]).score, 2),
-            "chrf": round(chrf.corpus_score(hypotheses, [references]).score, 2),
-            "bleu_signature": str(bleu.get_signature()),
-            "chrf_signature": str(chrf.get_signature()),
+            "sources": len(inputs),
+            **scores,
             "samples": [
-                {"source": p.source, "reference": p.target, "output": h}
-                for p, h in zip(pairs[:5], hypotheses[:5], strict=False)
-            ],
+                {"source": p.source, "references": " | ".join(groups[self._input(p)]), "output": h}
+                for p, h in zip(shown, hypotheses, strict=False)
+            ],  # fmt: skip
         }
 
     def _input(self, pair: Pair) -> str:
@@ -158,19 +181,19 @@ class TranslateTask:
     def _plot_attention(self, model, translator, pairs: list[Pair], hypotheses: list[str]):
         for i, (pair, hypothesis) in enumerate(zip(pairs, hypotheses, strict=True)):
             source, _ = translator.encode(tf.constant([self._input(pair)]))
-            out = self._ids(self.target_vocab, [hypothesis]).to_tensor()
+            out = self.target.tokenize(tf.constant([hypothesis])).to_tensor()
             target_in = tf.concat([[[text.START]], out], axis=1)
             weights = seq2seq.attention(model, source, target_in)[0].numpy()  # (T, S)
             ids = source[0] if self.tree_source else source
-            columns = [text.token_name(self.source_vocab, t) for t in ids[0].numpy()]
+            columns = [text.token_name(self.source.vocabulary, t) for t in ids[0].numpy()]
             if self.tree_source:  # phrase nodes by their label
                 labels = trees.parse(tf.constant([pair.tree]), labelled=True)["labels"][0]
                 columns = [c or label.decode() for c, label in zip(columns, labels.numpy(),
                                                                    strict=True)]  # fmt: skip
-            rows = [text.token_name(self.target_vocab, t) for t in out[0].numpy()] + ["[end]"]
+            rows = [text.token_name(self.target.vocabulary, t) for t in out[0].numpy()]
             plots.attention_heatmap(
-                weights[: len(rows)],
-                rows,
+                weights[: len(rows) + 1],
+                [*rows, "[end]"],
                 columns,
                 self.workdir / "plots" / f"attention_{i}.png",
                 pair.source,
@@ -179,21 +202,64 @@ class TranslateTask:
     def export(self, model: keras.Model, path: Path) -> None:
         self.translator(model).export(path)
 
+    def data_files(self) -> list[Path]:
+        return sources.files(self.cfg.data)
+
     def serving_inputs(self, split: str) -> list[str]:
         """The split's sources (parse trees for a tree encoder), as the export takes them."""
         (pairs,) = sources.load(self.cfg.data, (split,)).values()
         return [self._input(p) for p in pairs]
 
     @staticmethod
-    def predict(served, inputs: list[str]) -> list[str]:
-        """Translates with a loaded SavedModel: one `translation<TAB>score` line each.
-        Inputs are sentences, or parse trees for a `treelstm` model."""
-        fn = served.signatures["serving_default"]
+    def predict(served, inputs: list[str], n_best: int = 1) -> list[str]:
+        """Translates with a loaded SavedModel: one `translation<TAB>score` line each,
+        or with `n_best` > 1 the `n_best` best, `rank<TAB>translation<TAB>score` lines
+        after each input's. Inputs are sentences, or parse trees for a tree encoder."""
+        name = "nbest" if n_best > 1 else "serving_default"
+        fn = served.signatures[name]
         out = fn(**{next(iter(fn.structured_input_signature[1])): tf.constant(inputs)})
-        return [
-            f"{t.decode('utf-8')}\t{s:.3f}"
-            for t, s in zip(out["translation"].numpy(), out["score"].numpy(), strict=True)
-        ]
+        if n_best == 1:
+            return [f"{t.decode('utf-8')}\t{s:.3f}" for t, s in
+                    zip(out["translation"].numpy(), out["score"].numpy(), strict=True)]  # fmt: skip
+        beams = out["translations"].shape[1]
+        if n_best > beams:
+            raise UserError(f"--n-best {n_best}: this export's beam keeps {beams} hypotheses "
+                             f"(decode.beam_size)")  # fmt: skip
+        lines = []
+        for given, found, scores in zip(inputs, out["translations"].numpy(),
+                                        out["scores"].numpy(), strict=True):  # fmt: skip
+            lines.append(given)
+            ranked = zip(found[:n_best], scores[:n_best], strict=True)
+            lines += [f"{k}\t{t.decode('utf-8')}\t{s:.3f}" for k, (t, s) in enumerate(ranked, 1)]
+        return lines
+
+
+def _grouped(pairs: list[Pair], key) -> dict[str, list[str]]:
+    """Each distinct input (`key(pair)`, in order) with all its translations: its
+    references, when a source occurs several times."""
+    targets: dict[str, list[str]] = {}
+    for pair in pairs:
+        targets.setdefault(key(pair), []).append(pair.target)
+    return targets
+
+
+def _streams(references: list[list[str]]) -> list[list]:
+    """Per-input reference lists as sacrebleu's reference streams (`None` pads).
+
+    Example:
+    >>> _streams([["a", "b"], ["c"]])
+    [['a', 'c'], ['b', None]]
+    """
+    width = max((len(r) for r in references), default=1)
+    return [[r[k] if k < len(r) else None for r in references] for k in range(width)]
+
+
+def _translations(signature, inputs: list[str]) -> list[str]:
+    out = []
+    for start in range(0, len(inputs), EVAL_BATCH):
+        batch = signature(tf.constant(inputs[start : start + EVAL_BATCH]))["translation"]
+        out += [t.decode("utf-8") for t in batch.numpy()]
+    return out
 
 
 def _teacher_forcing(source, target):
@@ -201,15 +267,8 @@ def _teacher_forcing(source, target):
 
 
 def _padded_pairs(source, target, indices):
-    """The pairs at `indices` as `_teacher_forcing` and `padded_batch` would make them."""
-    target = tf.gather(target, indices)
-    rows = [target.nrows(), 1]
-    target = tf.concat([tf.fill(rows, text.START), target, tf.fill(rows, text.END)], axis=1)
-    return (
-        tf.gather(source, indices).to_tensor(),
-        target[:, :-1].to_tensor(),
-        target[:, 1:].to_tensor(),
-    )
+    """The pairs at `indices`: padded sources and teacher-forcing target input, output."""
+    return (tf.gather(source, indices).to_tensor(), *text.teacher_batch(tf.gather(target, indices)))
 
 
 def _with_weights(source, target_in, target_out):

@@ -22,6 +22,8 @@ Example:
 import random
 from typing import NamedTuple
 
+from common.errors import DataError
+
 NOUNS = {  # english: (toy stem, gender)
     "dog": ("kan", "m"),
     "cat": ("gat", "f"),
@@ -157,5 +159,5 @@ def generate(size: int, seed: int) -> list[Pair]:
         pair = sentence(rng)
         seen.setdefault(pair.source, pair._replace(origin=f"toy_pairs #{len(seen)}"))
     if len(seen) < size:
-        raise ValueError(f"toy_pairs: could only make {len(seen)} distinct pairs, asked {size}")
+        raise DataError(f"toy_pairs: could only make {len(seen)} distinct pairs, asked {size}")
     return list(seen.values())

@@ -29,6 +29,7 @@ for strategy in ("default", "mirrored"):
 """
 
 RELOAD = """
+import tensorflow_text  # the export's README.txt: its ops are in the graph
 import sys
 import tensorflow as tf
 served = tf.saved_model.load(sys.argv[1])

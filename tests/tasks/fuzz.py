@@ -18,6 +18,7 @@ import tensorflow as tf
 from hypothesis import strategies as st
 
 from common.errors import DataError
+from pipelines import run
 from pipelines import settings as settings_module
 from tasks import get_task
 
@@ -129,8 +130,7 @@ def export_tiny(task: str, settings: list[str], folder: Path) -> Path:
     cls = get_task(task)
     job = cls(settings_module.resolve(cls.presets, "tiny", settings), folder)
     job.prepare()
-    job.export(job.build_model(), folder / "export")
-    return folder / "export"
+    return run.export(folder, folder / "export", job, job.build_model())
 
 
 def export_kinds(task: str, kinds: dict[str, list[str]], folder: Path) -> dict[str, Path]:
@@ -148,8 +148,11 @@ def refused(fn, **inputs) -> None:
 
 
 RELOAD = """
-import json, sys
+import importlib, json, pathlib, sys
 import numpy as np, tensorflow as tf
+meta = json.loads((pathlib.Path(sys.argv[1]) / "pipeline.json").read_text())
+for module in meta["imports"]:  # as the export's README.txt says
+    importlib.import_module(module)
 fn = tf.saved_model.load(sys.argv[1]).signatures[sys.argv[2]]
 name = next(iter(fn.structured_input_signature[1]))
 for batch in json.load(open(sys.argv[3])):  # strings as latin-1 code points

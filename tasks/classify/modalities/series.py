@@ -76,6 +76,14 @@ class Series:
         same = np.r_[False, owner[1:] == owner[:-1]]  # follows in the series
         return Examples(x, y, np.where(same, np.arange(len(y)) - 1, -1))
 
+    def files(self) -> list[Path]:
+        """The CSV files of an `ohlcv:` source (none for generated series)."""
+        kind, arg = parse_source(self.cfg.data.source, self.sources)
+        if kind != "ohlcv" or not arg:
+            return []
+        path = Path(arg)
+        return sorted(path.glob("*.csv")) if path.is_dir() else [path]
+
     def prepare(self, train: Examples) -> None:
         """Keeps the training windows: the normalisation is fitted on them."""
         self.train_windows = train.x.astype("float32")
@@ -109,8 +117,8 @@ class Series:
         return model(safe), valid, {}
 
     @staticmethod
-    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> np.ndarray:
-        """The last `days` rows of each CSV (one ticker each) -> float32 `(batch, days, 5)`."""
+    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
+        """The last `days` rows of each CSV (one ticker each), float32 `(days, 5)`."""
         days = spec.shape[1]
         out = []
         for path in map(Path, paths):
@@ -120,8 +128,8 @@ class Series:
             ((_, table),) = tickers.values()
             if len(table) < days:
                 raise DataError(f"{path}: {len(table)} rows, the model needs {days}")
-            out.append(table[-days:])
-        return np.stack(out).astype("float32")
+            out.append(table[-days:].astype("float32"))
+        return out
 
 
 def _ohlcv_splits(path: Path, series: SeriesConfig) -> dict[str, Examples]:

@@ -26,7 +26,7 @@ from keras import ops
 from common.errors import DataError
 from models import encoders
 from tasks import text
-from tasks.base import SPLITS, local_splits, parse_source, random_split, read_text
+from tasks.base import SPLITS, local_files, local_splits, parse_source, random_split, read_text
 from tasks.classify.modality import Data, Examples
 from tasks.embeddings import token_embedding
 
@@ -85,6 +85,14 @@ class Text:
         parts, classes = read(Path(arg), self.cfg.data.seed)
         return Data(classes, {name: parts[name] for name in splits})
 
+    def files(self) -> list[Path]:
+        """The table or text files of a `text:` source (none for TFDS)."""
+        kind, arg = parse_source(self.cfg.data.source, self.sources)
+        if kind != "text" or not arg:
+            return []
+        path = Path(arg)
+        return sorted(path.rglob("*.txt")) + local_files(path) if path.is_dir() else [path]
+
     def prepare(self, train: Examples) -> None:
         """The training texts' most frequent tokens (the model's vocabulary), recorded."""
         self.vocabulary = text.load_or_build_vocabulary(
@@ -117,9 +125,9 @@ class Text:
         return model(clean), tf.ones_like(texts, tf.bool), {}
 
     @staticmethod
-    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> np.ndarray:
+    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
         """Texts given on the command line (or stdin, a line each), as they are."""
-        return np.array(inputs, dtype=object)
+        return [np.array(given, dtype=object) for given in inputs]
 
 
 def read(path: Path, seed: int) -> tuple[dict[str, Examples], tuple[str, ...]]:

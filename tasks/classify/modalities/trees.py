@@ -21,7 +21,7 @@ from common.errors import DataError
 from models import encoders
 from models.tree_encoder import ARITY
 from tasks import text, trees
-from tasks.base import generated_split, local_splits, parse_source, read_text
+from tasks.base import generated_split, local_files, local_splits, parse_source, read_text
 from tasks.classify import listops
 from tasks.classify.modality import Data, Examples
 from tasks.embeddings import token_embedding
@@ -31,6 +31,7 @@ SST_CLASSES = {
     "binary": ("negative", "positive"),
 }
 FINE_LABELS = ("0", "1", "2", "3", "4")  # SST node labels
+SST_FILES = {"train": "train.txt", "val": "dev.txt", "test": "test.txt"}
 BUCKETS = [16, 32, 64, 128, 256, 512]  # tree sizes (nodes or words) batched together
 
 
@@ -119,7 +120,7 @@ class Trees:
     def _sst(self, folder: Path, split: str) -> list[tuple[int, str]]:
         """One file, one labelled tree a line, every node labelled 0-4, the root's label
         the class; in `binary` mode neutral roots (2) are left out, 0-1 negative."""
-        path = folder / {"train": "train.txt", "val": "dev.txt", "test": "test.txt"}[split]
+        path = folder / SST_FILES[split]
         if not path.exists():
             raise DataError(f"{path}: missing (sst:DIR needs train.txt, dev.txt and test.txt)")
         lines = read_text(path).split("\n")
@@ -144,6 +145,15 @@ class Trees:
         if not examples:
             raise DataError(f"{path}: no trees")
         return examples
+
+    def files(self) -> list[Path]:
+        """The files of a released ListOps or SST source (none for generated trees)."""
+        kind, arg = parse_source(self.cfg.data.source, self.sources)
+        if not arg:
+            return []
+        if kind == "sst":
+            return [Path(arg) / name for name in SST_FILES.values() if (Path(arg) / name).exists()]
+        return local_files(Path(arg))
 
     def prepare(self, train: Examples) -> None:
         """The training trees' words by frequency (the model's vocabulary), recorded."""
@@ -227,9 +237,9 @@ class Trees:
         return probabilities, parsed["error"] == 0, {"error": error}
 
     @staticmethod
-    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> np.ndarray:
+    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
         """Trees given as text on the command line (or stdin), as they are."""
-        return np.array(inputs, dtype=object)
+        return [np.array(given, dtype=object) for given in inputs]
 
 
 def _length(expression: str) -> int:

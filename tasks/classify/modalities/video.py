@@ -88,6 +88,13 @@ class Video:
         return Data(classes, {name: _examples(clips[parts[name]], labels[parts[name]])
                               for name in splits})  # fmt: skip
 
+    def files(self) -> list[Path]:
+        """Every frame of a `frames:DIR` folder (none for generated or TFDS clips)."""
+        kind, arg = parse_source(self.cfg.data.source, self.sources)
+        if kind != "frames" or not Path(arg).is_dir():
+            return []
+        return sorted(p for p in Path(arg).rglob("*") if p.suffix.lower() in SUFFIXES)
+
     def prepare(self, train: Examples) -> None:
         """Nothing is fitted to the training clips."""
 
@@ -145,12 +152,10 @@ class Video:
         return model(tf.cast(clips, tf.float32))[:count], valid, {}
 
     @staticmethod
-    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> np.ndarray:
-        """Folders of frames -> uint8 `(batch, frames, height, width, 3)`.
+    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
+        """Folders of frames -> one uint8 `(frames, height, width, 3)` clip each.
 
-        Frames are read in file-name order and resized to the first frame's size;
-        clips of unequal length are cut to the shortest (the model samples frames
-        evenly).
+        Frames are read in file-name order and resized to the first frame's size.
         """
         videos = []
         for folder in map(Path, paths):
@@ -159,8 +164,7 @@ class Video:
                 raise DataError(f"{folder}: no frames ({', '.join(SUFFIXES)}) in this folder")
             size = Image.open(files[0]).size
             videos.append(np.stack([_frame(p, size) for p in files]))
-        shortest = min(len(v) for v in videos)
-        return np.stack([v[:shortest] for v in videos])
+        return videos
 
 
 def _examples(x: np.ndarray, y: np.ndarray) -> Examples:

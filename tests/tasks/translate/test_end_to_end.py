@@ -1,5 +1,6 @@
 """The tiny preset through the real CLI: train -> eval -> export -> predict -> reload."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from tasks.translate import sources
 RELOAD = """
 import importlib.util, json, sys
 import tensorflow as tf
+import tensorflow_text  # as the export's README.txt says: its ops are in the graph
 assert importlib.util.find_spec("pipelines") is None  # the project is not importable here
 served = tf.saved_model.load(sys.argv[1])
 inputs = tf.constant([s.encode("latin-1") for s in json.loads(sys.argv[2])])
@@ -23,6 +25,12 @@ for name in ("serving_default", "greedy"):
     result = served.signatures[name](sentences=inputs)
     out[name] = [[t.decode("utf-8"), round(float(s), 3)]
                  for t, s in zip(result["translation"].numpy(), result["score"].numpy())]
+best = served.signatures["nbest"](sentences=inputs)
+out["nbest"] = [[[t.decode("utf-8") for t in row], [round(float(s), 3) for s in scores]]
+                for row, scores in zip(best["translations"].numpy(), best["scores"].numpy())]
+scored = served.signatures["score"](sources=inputs, targets=tf.constant(
+    [t.encode("utf-8") for t, _ in out["serving_default"]]))
+out["score"] = [round(float(s), 3) for s in scored["score"].numpy()]
 print(json.dumps(out))
 """
 
@@ -78,20 +86,34 @@ def test_train_writes_the_run_directory(tiny_run):
     assert any((tiny_run / "logs").rglob("events.out.tfevents.*"))
     assert len((tiny_run / "history.csv").read_text().splitlines()) == 4  # header + 3 epochs
     metrics = json.loads((tiny_run / "metrics.json").read_text())["test"]
-    assert metrics["bleu_signature"].startswith("nrefs:1|case:lc")
+    assert metrics["bleu_signature"].startswith("nrefs:1|case:mixed")  # cased: the headline
+    assert metrics["bleu_lc_signature"].startswith("nrefs:1|case:lc")
     assert len(metrics["samples"]) == 5
     # The score is the export's translations of the test split against its references.
     (pairs,) = sources.load(run.load_run(tiny_run).cfg.data, ("test",)).values()
     served = run.predict(tiny_run / "export", [p.source for p in pairs])
     hypotheses = [line.split("\t")[0] for line in served]
-    bleu = sacrebleu.BLEU(lowercase=True).corpus_score(hypotheses, [[p.target for p in pairs]])
+    bleu = sacrebleu.BLEU().corpus_score(hypotheses, [[p.target for p in pairs]])
     assert metrics["bleu"] == round(bleu.score, 2) and metrics["examples"] == len(pairs)
+
+
+def test_the_best_checkpoint_is_the_best_validation_bleu(tiny_run):
+    """Selection follows BLEU of translations, not the loss: the checkpoint kept is the
+    epoch of the highest `val_bleu`, and scoring it again gives that BLEU."""
+    with open(tiny_run / "history.csv") as f:
+        history = list(csv.DictReader(f))
+    bleus = [float(row["val_bleu"]) for row in history]
+    job = run.load_run(tiny_run)
+    job.val = sources.load(job.cfg.data, ("val",))["val"]
+    model = keras.saving.load_model(tiny_run / run.CHECKPOINT, safe_mode=True)
+    (score,) = job.callbacks(model)
+    assert score.score(model) == pytest.approx(max(bleus), abs=1e-6)
 
 
 def test_eval_prints_scores_and_samples(tiny_run, capsys):
     cli.main(["eval", "--workdir", str(tiny_run)])
     out = capsys.readouterr().out
-    assert "bleu:" in out and "chrf:" in out and "reference:" in out
+    assert "bleu:" in out and "chrf:" in out and "references:" in out
 
 
 def test_export_reloads_in_a_fresh_process_with_the_same_answers(tiny_run, tmp_path):
@@ -106,6 +128,29 @@ def test_export_reloads_in_a_fresh_process_with_the_same_answers(tiny_run, tmp_p
     samples = json.loads((tiny_run / "metrics.json").read_text())["test"]["samples"]
     again = run.predict(export, [s["source"] for s in samples])
     assert [line.split("\t")[0] for line in again] == [s["output"] for s in samples]
+
+
+def test_nbest_and_score_signatures_in_a_fresh_process(tiny_run, tmp_path):
+    sentences = ["the dog sees a cat", "some happy kings do not follow the old horse"]
+    fresh = _reload_in_fresh_process(tiny_run / "export", sentences, tmp_path)
+    for (best, score), (found, scores), logp in zip(fresh["serving_default"], fresh["nbest"],
+                                                    fresh["score"], strict=True):  # fmt: skip
+        assert len(found) == 2 and found[0] == best and scores[0] == score  # tiny beam: 2
+        assert scores[0] >= scores[1]
+        assert logp < 0  # a log-probability of the translation, the end token included
+    lines = run.predict(tiny_run / "export", sentences[:1], n_best=2)
+    assert lines[0] == sentences[0] and [line.split("\t")[0] for line in lines[1:]] == ["1", "2"]
+    assert lines[1].split("\t")[1] == fresh["nbest"][0][0][0]
+
+
+def test_a_plain_process_is_told_what_the_export_needs(tiny_run, tmp_path):
+    """Without tensorflow_text imported, loading fails on its ops; the export says so."""
+    plain = RELOAD.replace("import tensorflow_text", "pass")
+    out = subprocess.run([sys.executable, "-I", "-c", plain, str(tiny_run / "export"), "[]"],
+                         cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert out.returncode != 0 and "Op type not registered" in out.stderr
+    note = (tiny_run / "export" / "README.txt").read_text()
+    assert "import tensorflow_text" in note and "pip install tensorflow-text==" in note
 
 
 def test_serving_survives_bad_input(tiny_run, tmp_path):
