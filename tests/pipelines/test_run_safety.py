@@ -1,6 +1,5 @@
 """Nothing a user types can destroy data, and every error says what to fix (exit 2)."""
 
-import json
 import os
 import signal
 import subprocess
@@ -16,7 +15,6 @@ from PIL import Image
 from common import atomic
 from pipelines import cli, run
 from pipelines.best_checkpoint import BestCheckpoint
-from pipelines.run_directory import RunDirectory
 
 ROOT = Path(__file__).parents[2]
 HOLD = """
