@@ -25,9 +25,10 @@ ERRORS = (
     "empty brackets ()",
     "a node without a label",
     "a node with more children than the model takes",
-    "too many tokens",
+    "too many tokens (a tree may have 20,000; a batch's rows, 2,000,000 padded in all)",
 )
-MAX_TOKENS = 20000
+MAX_TOKENS = 20000  # a tree's
+MAX_CELLS = 2_000_000  # a batch's rows x its longest row's tokens: what parsing allocates
 
 
 def _shift(x, by: int, fill):
@@ -67,10 +68,18 @@ def parse(strings, labelled: bool, arity: int | None = None,
     """
     strings = tf.convert_to_tensor(strings, tf.string)
     split = tf.strings.split(tf.strings.regex_replace(strings, r"([()])", r" \1 "))
-    too_long = split.row_lengths() > max_tokens  # emptied before padding to (B, L)
+    # Each row pads to the longest, so a batch's work is its rows times that: one long
+    # tree among many short ones would cost that many long ones. Rows over the share
+    # of MAX_CELLS that the batch size leaves are refused (emptied before padding).
+    rows = tf.cast(tf.maximum(tf.shape(strings)[0], 1), tf.int64)
+    limit = tf.minimum(tf.constant(max_tokens, tf.int64), tf.maximum(MAX_CELLS // rows, 1))
+    too_long = split.row_lengths() > limit
     error = tf.where(too_long, 7, 0)
-    keep = split.with_flat_values(tf.repeat(~too_long, split.row_lengths()))
-    t = tf.ragged.boolean_mask(split, keep).to_tensor(default_value="")  # (B, L) tokens
+    # (the kept rows gathered whole: ragged masks go through dense (rows x longest) ones)
+    kept = tf.gather(split, tf.where(~too_long)[:, 0]).flat_values
+    lengths = tf.where(too_long, tf.zeros_like(split.row_lengths()), split.row_lengths())
+    split = tf.RaggedTensor.from_row_lengths(kept, lengths)
+    t = split.to_tensor(default_value="")  # (B, L) tokens
     real = t != ""
     is_open = t == "("
     labels = tf.fill(tf.shape(t), "")

@@ -20,8 +20,9 @@ class Captioner:
     BMP images (any size, grayscale or RGBA too) and return `{"caption": (batch,)
     strings, "score": (batch,) float32, "valid": (batch,) bool}`; resizing and
     normalisation are inside. A row that does not decode (empty, not an image,
-    truncated or corrupt) gets caption `""`, score 0 and `valid=False`; the rest of
-    the batch is captioned as usual. `pixels` captions `(batch, S, S, 3)` uint8 images
+    truncated or corrupt) or whose header claims more than `data.max_pixels` pixels
+    gets caption `""`, score 0 and `valid=False`; the rest of the batch is captioned
+    as usual. `pixels` captions `(batch, S, S, 3)` uint8 images
     that are already decoded and resized, as evaluation does.
 
     Example:
@@ -48,7 +49,8 @@ class Captioner:
 
     def encoded(self, encoded, beam_size: int) -> dict:
         """`(batch,)` encoded images -> `caption`, `score` and `valid` per row."""
-        pixels, valid = images.decode_rows(encoded, self.cfg.data.image_size)
+        pixels, valid = images.decode_rows(encoded, self.cfg.data.image_size,
+                                           self.cfg.data.max_pixels)  # fmt: skip
         out = self.caption(pixels, beam_size)
         return {"caption": tf.where(valid, out["caption"], ""),
                 "score": tf.where(valid, out["score"], 0.0), "valid": valid}  # fmt: skip
