@@ -21,6 +21,11 @@ class AttentionDecoder(keras.layers.Layer):
     layer instead of a Python-level step loop. The initial states come from a
     summary vector (`tanh(W s)`, as "Show, Attend and Tell" initialises from the
     mean annotation), so an encoder's final state or pooled image features start it.
+    With `feed_summary > 0`, a projection of the summary (`tanh(V s)`, that wide) is
+    also fed with every input token, as LRCN (Donahue et al. 2015) feeds the image at
+    every step: without it, what the memory holds reaches the recurrent state only
+    through its start, which fades over a long output, and a weakly conditioned
+    language model loops ("a red and a red and ..."). It stays one kernel per layer.
 
     Args:
         vocab_size: number of target tokens (logits width).
@@ -29,6 +34,7 @@ class AttentionDecoder(keras.layers.Layer):
         num_layers: stacked LSTM layers.
         attention: `"bahdanau"` (additive) or `"luong"` (multiplicative).
         dropout: dropout on embeddings, between layers and on the attentional state.
+        feed_summary: width of the summary projection fed at every step (0: none).
 
     Call arguments:
         tokens: `(batch, steps)` int target inputs (teacher forcing).
@@ -61,6 +67,7 @@ class AttentionDecoder(keras.layers.Layer):
         num_layers: int = 1,
         attention: str = "bahdanau",
         dropout: float = 0.0,
+        feed_summary: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -72,7 +79,11 @@ class AttentionDecoder(keras.layers.Layer):
         self.num_layers = num_layers
         self.attention_kind = attention
         self.dropout = dropout
+        self.feed_summary = feed_summary
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.feed = None
+        if feed_summary:
+            self.feed = keras.layers.Dense(feed_summary, "tanh", name="feed_summary")
         self.rnns = [
             keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"lstm_{i}")
             for i in range(num_layers)
@@ -93,7 +104,9 @@ class AttentionDecoder(keras.layers.Layer):
     def build(self, tokens_shape, memory_shape, summary_shape, memory_mask_shape=None):
         batch, steps = tokens_shape[:2]
         self.embedding.build(tokens_shape)
-        width = self.embedding_dim
+        width = self.embedding_dim + self.feed_summary
+        if self.feed is not None:
+            self.feed.build(summary_shape)
         for rnn in self.rnns:
             rnn.build((batch, steps, width))
             width = self.units
@@ -138,7 +151,7 @@ class AttentionDecoder(keras.layers.Layer):
         return_attention=False,
     ):
         states = self.initial_state(summary)
-        x = self.drop(self.embedding(tokens), training=training)  # (batch, T, E)
+        x = self.drop(self._inputs(self.embedding(tokens), summary), training=training)  # (B, T, I)
         for i, rnn in enumerate(self.rnns):
             if i > 0:
                 x = self.drop(x, training=training)
@@ -147,13 +160,26 @@ class AttentionDecoder(keras.layers.Layer):
         logits = self._readout(context, x, training=training)  # (batch, T, vocab)
         return (logits, weights) if return_attention else logits
 
-    def step(self, tokens, states, memory, keys, memory_mask=None):
+    def _inputs(self, embedded, summary):
+        """The LSTM's inputs: `(batch, T, E)` token embeddings, with the fed summary
+        `(batch, F)` beside each when `feed_summary`; or one step's, `(n, E)`, whose
+        rows go in groups of `n // batch` (the beams of one example)."""
+        if self.feed is None:
+            return embedded
+        fed = self.feed(summary)  # (batch, F)
+        if len(embedded.shape) == 2:  # one step: (n, E), n = batch * beams
+            fed = ops.repeat(fed, ops.shape(embedded)[0] // ops.shape(fed)[0], axis=0)
+        else:
+            fed = ops.repeat(fed[:, None, :], ops.shape(embedded)[1], axis=1)
+        return ops.concatenate([embedded, ops.cast(fed, embedded.dtype)], axis=-1)
+
+    def step(self, tokens, states, memory, keys, summary, memory_mask=None):
         """One decoding step: `(n,)` tokens -> `(n, vocab)` logits, new states.
 
         `n` is a multiple of the memory's batch `b`: the `n // b` consecutive rows
         from `i * n // b` (the beams of example `i`) attend over memory row `i`.
         """
-        x = self.embedding(tokens)  # (n, E)
+        x = self._inputs(self.embedding(tokens), summary)  # (n, E [+ F])
         new_states = []
         for i, rnn in enumerate(self.rnns):
             x, (h, c) = rnn.cell(x, states[2 * i : 2 * i + 2])
@@ -181,7 +207,8 @@ class AttentionDecoder(keras.layers.Layer):
         `(tokens (batch, num_results, max_length), scores (batch, num_results))`;
         see `models.decoding` for the details of each search.
         """
-        context = [memory, self.keys(memory)] + ([] if memory_mask is None else [memory_mask])
+        context = [memory, self.keys(memory), summary]
+        context += [] if memory_mask is None else [memory_mask]
         states = self.initial_state(summary)
         ban = ops.sum(ops.one_hot(list(banned_ids), self.vocab_size), axis=0) * -1e9
 
@@ -213,4 +240,5 @@ class AttentionDecoder(keras.layers.Layer):
             "num_layers": self.num_layers,
             "attention": self.attention_kind,
             "dropout": self.dropout,
+            "feed_summary": self.feed_summary,
         }

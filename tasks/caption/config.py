@@ -36,6 +36,7 @@ class ModelConfig:
     decoder_layers: int = 1
     attention: str = "bahdanau"  # bahdanau | luong
     dropout: float = 0.1
+    feed_summary: int = 0  # the pooled image fed with every word, this wide (0: none)
 
     def __post_init__(self):
         if self.backbone != "small" and self.backbone not in BACKBONES:

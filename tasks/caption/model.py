@@ -30,7 +30,7 @@ def make_encoder(cfg: ModelConfig) -> ImageEncoder:
 def make_decoder(cfg: ModelConfig, vocab_size: int) -> AttentionDecoder:
     return AttentionDecoder(
         vocab_size, cfg.units, cfg.embedding_dim, cfg.decoder_layers, cfg.attention,
-        cfg.dropout, name="decoder",
+        cfg.dropout, cfg.feed_summary, name="decoder",
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ class ModelConfig(EncoderConfig):
     embedding_dim: int = 64
     decoder_layers: int = 1
     attention: str = "bahdanau"  # bahdanau (additive) | luong (multiplicative)
+    feed_summary: int = 0  # the encoder's summary fed with every target word, this wide
     embeddings: str = ""  # source side: pre-trained vectors, a GloVe/word2vec text file
     freeze_embeddings: bool = False  # keep the pre-trained vectors fixed
 

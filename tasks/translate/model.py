@@ -42,7 +42,7 @@ def build_model(cfg: ModelConfig, source_vocab: list[str], target_size: int) -> 
     memory, summary, mask = _encode_with(embedding, encoder, model_source)
     decoder = AttentionDecoder(target_size, memory.shape[-1], cfg.embedding_dim,
                                cfg.decoder_layers, cfg.attention, cfg.dropout,
-                               name="decoder")  # fmt: skip
+                               cfg.feed_summary, name="decoder")  # fmt: skip
     logits = decoder(target_in, memory, summary, memory_mask=mask)
     return keras.Model(inputs, logits, name="seq2seq")
 
