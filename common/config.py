@@ -2,6 +2,9 @@
 
 import dataclasses
 
+OPTIMIZERS = ("adam", "adagrad")
+SCHEDULES = ("constant", "cosine")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
@@ -14,7 +17,9 @@ class TrainConfig:
 
     epochs: int = 20
     batch_size: int = 64
+    optimizer: str = "adam"  # adam | adagrad (Tai et al. 2015 train Tree-LSTMs with it)
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # constant | cosine: to 5% of it over `epochs` epochs
     clipnorm: float = 0.0  # clip each gradient to this norm; 0 turns it off
     label_smoothing: float = 0.0  # of the cross-entropy's targets (Szegedy et al. 2016)
     seed: int = 0
@@ -23,6 +28,7 @@ class TrainConfig:
     steps_per_execution: int = 32  # steps per tf.function call: no Python between steps
     mixed_precision: bool = False  # float16 compute on a GPU (cuDNN), bfloat16 on a CPU
     backup_steps: int = 200  # save the training state this often (and every epoch)
+    average_last: int = 0  # also try the mean of the last N epochs' weights (0: off)
 
     def __post_init__(self):
         counts = ("epochs", "batch_size", "steps_per_execution", "backup_steps")
@@ -32,6 +38,11 @@ class TrainConfig:
         if self.learning_rate <= 0 or self.clipnorm < 0 or self.patience < 0:
             raise ValueError("train.learning_rate must be above 0, clipnorm and patience 0 "
                              "or more")  # fmt: skip
+        if self.optimizer not in OPTIMIZERS or self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"train.optimizer must be one of {OPTIMIZERS} and train."
+                             f"lr_schedule one of {SCHEDULES}")  # fmt: skip
+        if self.average_last < 0:
+            raise ValueError(f"train.average_last must be 0 or more, got {self.average_last}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
 

@@ -23,6 +23,7 @@ from common.errors import UserError
 from pipelines import cudnn, distribution, settings
 from pipelines.backup import Backup
 from pipelines.best_checkpoint import BestCheckpoint
+from pipelines.epoch_average import EpochWeights
 from pipelines.plots import plot_history
 from pipelines.run_directory import RunDirectory, read_json
 from tasks import get_task
@@ -109,14 +110,25 @@ def prepare(task: str, cfg, workdir: Path | None = None):
         print(f"steps_per_execution {steps} -> 1: several replicas (keras#19246)")
         steps = 1
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            cfg.train.learning_rate, clipnorm=cfg.train.clipnorm or None
-        ),
+        optimizer=_optimizer(cfg.train, splits.train),
         jit_compile=cfg.train.jit_compile,
         steps_per_execution=steps,
         **job.compile_args(),
     )
     return job, splits, model
+
+
+def _optimizer(train_cfg, data: tf.data.Dataset) -> keras.optimizers.Optimizer:
+    """The configured optimizer; a cosine schedule decays the learning rate to 5% over
+    `train.epochs` epochs of `data` (Loshchilov & Hutter 2017, without restarts)."""
+    rate = train_cfg.learning_rate
+    if train_cfg.lr_schedule == "cosine":
+        steps = int(data.cardinality())
+        if steps < 0:  # unknown (bucketed trees): counted once
+            steps = sum(1 for _ in data)
+        rate = keras.optimizers.schedules.CosineDecay(rate, steps * train_cfg.epochs, alpha=0.05)
+    kinds = {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad}
+    return kinds[train_cfg.optimizer](rate, clipnorm=train_cfg.clipnorm or None)
 
 
 @contextlib.contextmanager
@@ -197,7 +209,30 @@ def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
             from pipelines import keras_fixes  # private Keras: only where it is needed
 
             scope.enter_context(keras_fixes.patched_fit(model, first))
-        _fit_from_backup(model, splits, train_cfg, workdir, writes, task_callbacks, selection)
+        epochs = EpochWeights(writes / "checkpoints" / "epochs", train_cfg.average_last)
+        extra = [epochs] if train_cfg.average_last else []
+        _fit_from_backup(model, splits, train_cfg, workdir, writes, [*task_callbacks, *extra],
+                         selection)  # fmt: skip
+    if train_cfg.average_last:
+        _keep_average(model, epochs, splits.val, task_callbacks, selection, writes / CHECKPOINT)
+
+
+def _keep_average(model: keras.Model, epochs: EpochWeights, val: tf.data.Dataset,
+                  callbacks: list, selection: tuple[str, str], best: Path) -> None:  # fmt: skip
+    """The mean of the last epochs' weights replaces the best checkpoint when it scores
+    better on the selection figure (checkpoint averaging, `train.average_last`)."""
+    monitor, mode = selection
+    scorer = next((c.score for c in callbacks if getattr(c, "name", None) == monitor),
+                  lambda m: m.evaluate(val, verbose=0, return_dict=True)["loss"])  # fmt: skip
+    count = epochs.average(model)
+    averaged = scorer(model)
+    kept = scorer(keras.saving.load_model(best, safe_mode=True))
+    better = averaged < kept if mode == "min" else averaged > kept
+    print(f"mean of the last {count} epochs' weights: {monitor} {averaged:.4f}, the best "
+          f"epoch's {kept:.4f}: {'the mean' if better else 'the best epoch'} is kept")  # fmt: skip
+    if better:
+        with atomic.replacing(best) as tmp:
+            model.save(tmp)
 
 
 def _fit_from_backup(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
