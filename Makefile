@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 STAMP := $(VENV)/.installed$(if $(GPU),-gpu)
 
 TASKS := caption classify translate
-.PHONY: help setup test test-all bench lint clean $(foreach t,$(TASKS),train-$(t) eval-$(t) export-$(t) predict-$(t))
+.PHONY: help setup test test-all fuzz bench lint clean $(foreach t,$(TASKS),train-$(t) eval-$(t) export-$(t) predict-$(t))
 
 help:
 	@echo "make setup            create .venv from requirements.txt (GPU=1 for CUDA)"
@@ -21,6 +21,7 @@ help:
 	@echo "make predict-TASK     run the export on INPUT (or stdin)"
 	@echo "make bench            speed and quality table, benchmarks/results/DATE.json"
 	@echo "make test             the fast tests; make test-all: all of them, as CI runs"
+	@echo "make fuzz             the properties on fresh random examples (FUZZ_SECONDS=600)"
 	@echo "make lint | clean     (clean removes caches, never runs/)"
 
 # .venv is rebuilt whenever requirements.txt is newer than the last install.
@@ -56,6 +57,15 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
+# The properties of the tests/**/test_fuzz_*.py files on fresh random examples, each for
+# its share of FUZZ_SECONDS (two processes), then the count tried per entry point.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	rm -rf .fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_COUNTS=.fuzz $(PY) -m pytest -n 2 -q -k fuzz \
+		-p no:cacheprovider tests
+	$(PY) -m tests.fuzz_counts .fuzz
+
 # ARGS= picks benchmarks by name or adds flags, e.g. ARGS="train decode" or ARGS=--quick.
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
@@ -66,5 +76,5 @@ lint: $(STAMP)
 
 # Caches only: trained runs (runs/) are kept; delete a run's folder yourself.
 clean:
-	rm -rf .ruff_cache .hypothesis
+	rm -rf .ruff_cache .hypothesis .fuzz
 	find . -name __pycache__ -not -path "./$(VENV)/*" -exec rm -rf {} +

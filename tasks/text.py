@@ -34,8 +34,19 @@ def normalize(text):
     return _squeezed(tf_text.normalize_utf8(text, "NFKC"))
 
 
+# White space as Python's `str.isspace` knows it (Unicode separators, and the ASCII and
+# C1 controls it counts), not RE2's ASCII `\s` alone.
+WHITESPACE = r"[\s\x{0b}\p{Z}\x{1c}-\x{1f}\x{85}]+"
+
+
 def _squeezed(text):
-    return tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+    """Runs of white space one space, none at the ends.
+
+    Example:
+    >>> _squeezed(tf.constant("\u3000a\x85\u2028b\x1f")).numpy().decode()
+    'a b'
+    """
+    return tf.strings.strip(tf.strings.regex_replace(text, WHITESPACE, " "))
 
 
 def _split_punctuation(text):

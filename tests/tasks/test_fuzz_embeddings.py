@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.embeddings import read_embeddings
-from tests.tasks.fuzz import WORD, fresh_folder, raw_bytes, read_or_error
+from tests.tasks.fuzz import WORD, fresh_folder, raw_bytes, read_or_error, tried
 
 VOCABULARY = ["the", "é", "a b", "[MAX", "1"]
 VALUE = st.floats(-(2.0**100), 2.0**100, width=32)
@@ -16,6 +16,7 @@ VALUE = st.floats(-(2.0**100), 2.0**100, width=32)
 @given(st.lists(raw_bytes | st.sampled_from([b"the 0.5 -1", b"2 2", b"\xc3\xa9 1e39 0"]),
                max_size=5).map(b"\n".join))  # fmt: skip
 def test_hostile_vector_files_error_or_give_a_finite_matrix(tmp_path, data):
+    tried("embeddings reader")
     path = fresh_folder(tmp_path) / "vectors.txt"
     path.write_bytes(data)
     out, _ = read_or_error(lambda: read_embeddings(path, VOCABULARY), path)
@@ -30,6 +31,7 @@ def test_hostile_vector_files_error_or_give_a_finite_matrix(tmp_path, data):
     st.sampled_from(VOCABULARY) | WORD, st.lists(VALUE, min_size=dim, max_size=dim),
     min_size=1, max_size=6)), st.booleans(), st.data())  # fmt: skip
 def test_vectors_read_back_and_a_broken_line_is_named(tmp_path, vectors, word2vec, data):
+    tried("embeddings reader")
     path = fresh_folder(tmp_path) / "vectors.txt"
     # Without a header the first line sets the width, so its word must hold no space.
     vectors = dict(sorted(vectors.items(), key=lambda item: " " in item[0]))

@@ -8,16 +8,18 @@ from hypothesis import strategies as st
 
 from common.errors import DataError
 from tasks import trees
-from tests.tasks.fuzz import text, tree, tree_bytes, tree_reference
+from tests.tasks.fuzz import text, tree, tree_bytes, tree_reference, tried
 
 ROWS = st.lists(tree_bytes, max_size=6)
+PARSE = tf.function(trees.parse, reduce_retracing=True)  # as tf.data and a SavedModel run it
 
 
 @settings(max_examples=100)
 @given(ROWS, st.booleans(), st.sampled_from([None, 2]), st.sampled_from([40, trees.MAX_TOKENS]))
 def test_parse_never_raises_and_flags_exactly_the_malformed_rows(rows, labelled, arity, limit):
-    out = {k: v.numpy() for k, v in trees.parse(tf.constant(rows, tf.string), labelled,
-                                                 arity, limit).items()}  # fmt: skip
+    tried("trees.parse")
+    out = {k: v.numpy() for k, v in PARSE(tf.constant(rows, tf.string), labelled,
+                                          arity, limit).items()}  # fmt: skip
     batch, nodes = len(rows), out["tokens"].shape[1]
     assert out["labels"].shape == (batch, nodes) and out["children"].shape[:2] == (batch, nodes)
     assert out["leaves"].shape[0] == batch and min(nodes, out["leaves"].shape[1]) >= 1
@@ -36,8 +38,9 @@ def test_parse_never_raises_and_flags_exactly_the_malformed_rows(rows, labelled,
 @given(st.booleans().flatmap(lambda labelled: st.tuples(
     st.just(labelled), st.lists(tree(labelled), min_size=1, max_size=4))))  # fmt: skip
 def test_a_generated_tree_reads_back_its_words_and_nodes(case):
+    tried("trees.parse")
     labelled, generated = case
-    out = trees.parse(tf.constant([g[0] for g in generated]), labelled)
+    out = PARSE(tf.constant([g[0] for g in generated]), labelled)
     assert not out["error"].numpy().any()
     for b, (text_, words, nodes, _) in enumerate(generated):
         leaves = [w.decode() for w in out["leaves"][b].numpy() if w]
@@ -50,6 +53,7 @@ def test_a_generated_tree_reads_back_its_words_and_nodes(case):
 @settings(max_examples=50)
 @given(st.lists(text, max_size=5), st.booleans())
 def test_check_reads_every_tree_or_names_the_first_bad_one(rows, labelled):
+    tried("trees.check")
     origins = [f"data.txt:{i + 1}" for i in range(len(rows))]
     wants = [tree_reference(r.encode(), labelled, None, trees.MAX_TOKENS) for r in rows]
     bad = [o for o, w in zip(origins, wants, strict=True) if w is None]

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.tasks.fuzz import export_tiny, huge, refused, serve_in_fresh_process
+from tests.tasks.fuzz import export_tiny, huge, refused, serve_in_fresh_process, tried
 
 NAMES = ("serving_default", "greedy")
 OUTPUTS = {"caption": tf.string, "score": tf.float32, "valid": tf.bool}
@@ -71,6 +71,7 @@ def hostile_image(draw) -> tuple[bytes, bool | None]:
 @settings(max_examples=40)
 @given(st.lists(hostile_image(), max_size=4), st.sampled_from(NAMES))
 def test_every_row_gets_a_caption_or_is_flagged(served, rows, name):
+    tried(f"caption {name}")
     out = served.signatures[name](images=tf.constant([r for r, _ in rows], tf.string))
     assert set(out) == set(OUTPUTS) and all(out[k].dtype == d for k, d in OUTPUTS.items())
     assert all(v.shape == (len(rows),) for v in out.values())

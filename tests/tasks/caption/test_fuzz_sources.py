@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tasks.caption import sources
-from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, text
+from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, text, tried
 
 NAMES = ("a.png", "b c.jpg", "é.png")  # the images every example folder holds
 CAPTION = text.filter(lambda s: s.strip())
@@ -35,6 +35,7 @@ def _read(folder):
 @given(st.sampled_from(["image,caption\n", "", "Image, Caption\r\n"]), st.lists(raw_bytes,
        max_size=5), st.sampled_from(["captions.csv", "Flickr8k.token.txt"]))  # fmt: skip
 def test_hostile_caption_files_error_or_give_captioned_images(tmp_path, header, lines, name):
+    tried("caption folder reader")
     folder = _folder(tmp_path)
     (folder / name).write_bytes(header.encode() + b"\n".join(lines))
     examples, _ = _read(folder)
@@ -45,6 +46,7 @@ def test_hostile_caption_files_error_or_give_captioned_images(tmp_path, header, 
 @settings(max_examples=40)
 @given(st.lists(st.tuples(st.sampled_from(NAMES), CAPTION), min_size=1, max_size=6), st.data())
 def test_csv_reads_back_and_names_the_line_a_broken_row_starts_on(tmp_path, rows, data):
+    tried("caption folder reader")
     folder = _folder(tmp_path)
     out = io.StringIO()
     csv.writer(out).writerows([("image", "caption"), *rows])  # quotes commas, newlines
@@ -88,6 +90,7 @@ def test_image_names_cannot_leave_the_image_folder(tmp_path, name):
 @given(st.lists(st.sampled_from(["..", ".", "a.png", "sub", "", "link", "/"]), min_size=1,
                 max_size=5).map("/".join))  # fmt: skip
 def test_a_generated_image_path_is_read_only_inside_the_image_folder(tmp_path, name):
+    tried("caption folder reader")
     folder = _folder(tmp_path)
     (folder / "images" / "sub").mkdir()
     Image.new("RGB", (4, 4)).save(folder / "a.png")  # one level above the images

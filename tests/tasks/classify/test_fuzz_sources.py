@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from tasks import trees
 from tasks.classify import listops, ohlcv
+from tasks.classify.modalities import text as text_modality
 from tests.tasks.classify.data import load_data
-from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, tree
+from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, tree, tried
 
 HEADERS = ["Date,Open,High,Low,Close,Volume", "date,open,high,low,close,volume,ticker", "x"]
 PRICE = st.floats(1e-6, 1e9, allow_nan=False)
@@ -29,6 +30,7 @@ def _lines_before(csv_text: str) -> int:
 @settings(max_examples=50)
 @given(st.sampled_from(HEADERS), st.lists(raw_bytes, max_size=5))
 def test_ohlcv_hostile_csv_errors_or_gives_clean_increasing_series(tmp_path, header, lines):
+    tried("OHLCV reader")
     path = fresh_folder(tmp_path) / "x.csv"
     path.write_bytes(header.encode() + b"\n" + b"\n".join(lines))
     series, _ = read_or_error(lambda: ohlcv.read(path), path)
@@ -42,6 +44,7 @@ def test_ohlcv_hostile_csv_errors_or_gives_clean_increasing_series(tmp_path, hea
 @given(TICKER, st.lists(st.tuples(st.integers(1, 9), st.lists(PRICE, min_size=5, max_size=5)),
                         min_size=1, max_size=6), st.data())  # fmt: skip
 def test_ohlcv_reads_back_and_names_the_line_of_a_bad_value(tmp_path, ticker, days, data):
+    tried("OHLCV reader")
     path = fresh_folder(tmp_path) / "x.csv"
     gaps = (datetime.timedelta(gap) for gap, _ in days)
     dates = list(itertools.accumulate(gaps, initial=datetime.date(2020, 1, 1)))[1:]
@@ -70,6 +73,7 @@ def test_ohlcv_reads_back_and_names_the_line_of_a_bad_value(tmp_path, ticker, da
 def test_listops_hostile_lines_error_or_give_parsable_expressions_with_their_value(
     tmp_path, lra_header, lines
 ):
+    tried("ListOps reader")
     path = fresh_folder(tmp_path) / "test.tsv"
     path.write_bytes((b"Source\tTarget\n" if lra_header else b"") + b"\n".join(lines))
     examples, _ = read_or_error(lambda: listops.read(path), path)
@@ -81,6 +85,7 @@ def test_listops_hostile_lines_error_or_give_parsable_expressions_with_their_val
 @settings(max_examples=25)
 @given(st.integers(1, 6), st.integers(0, 10**6), st.data())
 def test_listops_reads_back_and_names_a_broken_line(tmp_path, size, seed, data):
+    tried("ListOps reader")
     path = fresh_folder(tmp_path) / "train.tsv"
     examples = listops.generate(size, seed, max_length=30)
     listops.write(path, examples)
@@ -105,6 +110,7 @@ def _sst(folder, lines: list[str]):
 @settings(max_examples=40)
 @given(st.lists(raw_bytes.map(lambda b: b.decode("utf-8", "replace")), max_size=4))
 def test_sst_hostile_lines_error_or_give_fine_labels(tmp_path, lines):
+    tried("SST reader")
     data, _ = _sst(fresh_folder(tmp_path), lines)
     for split in data.splits.values() if data else []:
         assert set(split.y.tolist()) <= {0, 1, 2, 3, 4}
@@ -119,6 +125,7 @@ LABELLED = tree(True, st.sampled_from("01234")).map(
 @settings(max_examples=30)
 @given(st.lists(LABELLED, min_size=1, max_size=5), st.data())
 def test_sst_reads_back_and_names_a_broken_line(tmp_path, lines, data):
+    tried("SST reader")
     folder = fresh_folder(tmp_path)
     data_, _ = _sst(folder, lines)
     assert data_.splits["train"].x.tolist() == lines
@@ -128,3 +135,15 @@ def test_sst_reads_back_and_names_a_broken_line(tmp_path, lines, data):
         lines[k][:-1], "(7 " + lines[k].lstrip("( ")[1:], "(3 (x a) (2 b))", "3", "(3 a) (2 b)",
     ]))  # fmt: skip
     assert _sst(folder, lines) == (None, k + 1)
+
+
+@settings(max_examples=50)
+@given(st.sampled_from(["text,label\n", "label\ttext\n", "Review,Sentiment\r\n", ""]),
+       st.lists(raw_bytes, max_size=5), st.sampled_from(["a.csv", "a.tsv"]))  # fmt: skip
+def test_text_tables_error_or_give_texts_and_labels(tmp_path, header, lines, name):
+    tried("text table reader")
+    path = fresh_folder(tmp_path) / name
+    path.write_bytes(header.encode() + b"\n".join(lines))
+    rows, _ = read_or_error(lambda: text_modality._table(path), path)
+    for content, label, origin in rows or []:
+        assert content == content.strip() and content and label and origin.startswith(str(path))

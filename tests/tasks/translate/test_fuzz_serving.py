@@ -14,6 +14,7 @@ from tests.tasks.fuzz import (
     serve_in_fresh_process,
     tree_bytes,
     tree_reference,
+    tried,
 )
 
 NAMES = ("serving_default", "greedy")
@@ -43,6 +44,7 @@ def _translate(served, kind: str, name: str, batch):
 @settings(max_examples=30)
 @given(st.lists(raw_bytes, max_size=5), st.sampled_from(NAMES))
 def test_any_bytes_translate_and_blank_rows_give_empty_text(served, batch, name):
+    tried(f"translate sentences {name}")
     translations, scores = _translate(served, "sentences", name, batch)
     for row, translation, score in zip(batch, translations, scores, strict=True):
         if not row.decode("utf-8", "replace").strip():
@@ -52,6 +54,7 @@ def test_any_bytes_translate_and_blank_rows_give_empty_text(served, batch, name)
 @settings(max_examples=30)
 @given(st.lists(tree_bytes, max_size=5), st.sampled_from(NAMES))
 def test_a_tree_that_does_not_parse_gives_empty_text(served, batch, name):
+    tried(f"translate trees {name}")
     translations, scores = _translate(served, "trees", name, batch)
     for row, translation, score in zip(batch, translations, scores, strict=True):
         if tree_reference(row, True, None, trees.MAX_TOKENS) is None:

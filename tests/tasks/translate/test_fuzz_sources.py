@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.translate import sources
-from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, text
+from tests.tasks.fuzz import fresh_folder, raw_bytes, read_or_error, text, tried
 
 # A sentence: no tab or line break, not blank, no surrounding space (read strips it).
 SENTENCE = text.map(lambda s: re.sub("[\t\r\n]", " ", s).strip().lstrip("\ufeff").strip() or "x")
@@ -27,6 +27,7 @@ def _line_of(origin: str, data: bytes) -> str:
 @settings(max_examples=60)
 @given(st.lists(raw_bytes, max_size=6), st.booleans())
 def test_anki_hostile_lines_error_or_match_their_line(tmp_path, lines, newline_at_end):
+    tried("Anki reader")
     path = fresh_folder(tmp_path) / "fra.txt"
     data = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
     path.write_bytes(data)
@@ -41,6 +42,7 @@ def test_anki_hostile_lines_error_or_match_their_line(tmp_path, lines, newline_a
 @settings(max_examples=30)
 @given(PAIRS, st.data())
 def test_anki_reads_well_formed_files_back_and_names_a_broken_line(tmp_path, pairs, data):
+    tried("Anki reader")
     path = fresh_folder(tmp_path) / "fra.txt"
     lines = [f"{s}\t{t}" + ("\tCC-BY 2.0 #1" if cc else "") for s, t, cc in pairs]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -54,6 +56,7 @@ def test_anki_reads_well_formed_files_back_and_names_a_broken_line(tmp_path, pai
 @settings(max_examples=40)
 @given(raw_bytes, raw_bytes)
 def test_parallel_files_error_or_align(tmp_path, source, target):
+    tried("parallel text reader")
     folder = fresh_folder(tmp_path)
     src, tgt = folder / "a.en", folder / "a.fr"
     src.write_bytes(source)
