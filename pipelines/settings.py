@@ -73,22 +73,29 @@ def _replace(cfg, path: list[str], value: str, full: str):
 def resolve(presets: dict, preset: str, settings: list[str]):
     """The preset with `key=value` settings applied in order.
 
-    A task may tune a preset for one kind of data source: `presets["default:listops"]`
-    is a list of `key=value` settings that apply, before `settings`, whenever the
-    resolved `data.source` is `listops` (or `listops:PATH`).
+    A preset is a config, or a list of `key=value` settings on top of `default` (a
+    named variant, e.g. `sst-binary`). A task may tune a preset for one kind of data
+    source: `presets["default:listops"]` is a list of `key=value` settings that apply,
+    before `settings`, whenever the resolved `data.source` is `listops` (or
+    `listops:PATH`).
 
     Example:
     >>> from tasks.classify.config import PRESETS
     >>> resolve(PRESETS, "default", ["data.source=listops", "patience=9"]).train.patience
     9
+    >>> resolve(PRESETS, "sst-binary", ["data.source=sst:DIR"]).trees.sst_mode
+    'binary'
     """
     if preset not in presets or ":" in preset:
         names = [name for name in presets if ":" not in name]
         raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(names)}")
-    cfg = _apply(presets[preset], settings)
+    base = presets[preset]
+    if isinstance(base, list):
+        base = _apply(presets["default"], base)
+    cfg = _apply(base, settings)
     kind = cfg.data.source.partition(":")[0]
     tuned = presets.get(f"{preset}:{kind}")
-    return _apply(_apply(presets[preset], tuned), settings) if tuned else cfg
+    return _apply(_apply(base, tuned), settings) if tuned else cfg
 
 
 def _apply(cfg, settings: list[str]):

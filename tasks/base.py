@@ -155,13 +155,15 @@ def split_seed(seed: int, split: str) -> int:
 
 
 def generated_split(make: Callable[[int, int], list], sizes: dict[str, int], seed: int,
-                    split: str, key: Callable | None = None) -> list:  # fmt: skip
+                    split: str, key: Callable | None = None,
+                    make_held: Callable[[int, int], list] | None = None) -> list:  # fmt: skip
     """One split of a generated source, made without making the training set when it
     is not the one asked for: evaluating a run never generates training data.
 
-    `make(count, seed)` draws `count` examples. With `key`, examples are distinct
-    values (sentences, expressions): the held-out splits are drawn together, and
-    training examples equal to a held-out one are dropped.
+    `make(count, seed)` draws `count` examples (`make_held`, if given, those of the
+    held-out splits: another distribution to test on). With `key`, examples are
+    distinct values (sentences, expressions): the held-out splits are drawn together,
+    and training examples equal to a held-out one are dropped.
 
     Example:
     >>> make = lambda n, seed: [random.Random(seed).randrange(8) for _ in range(n)]
@@ -170,9 +172,10 @@ def generated_split(make: Callable[[int, int], list], sizes: dict[str, int], see
     >>> set(held) & set(train)
     set()
     """
+    make_held = make_held or make
     if key is None:
-        return make(sizes[split], split_seed(seed, split))
-    held = make(sizes["val"] + sizes["test"], split_seed(seed, "held-out"))
+        return (make if split == "train" else make_held)(sizes[split], split_seed(seed, split))
+    held = make_held(sizes["val"] + sizes["test"], split_seed(seed, "held-out"))
     if split != "train":
         return held[: sizes["val"]] if split == "val" else held[sizes["val"] :]
     taken = {key(e) for e in held}

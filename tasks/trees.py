@@ -179,8 +179,10 @@ def _children(parent, arity: int | None, error):
     return children, error
 
 
-def check(strings: list[str], origins: list[str], labelled: bool, chunk: int = 512):
-    """Parses every tree and returns each one's leaves (its words, in order).
+def check(strings: list[str], origins: list[str], labelled: bool, chunk: int = 512,
+          arity: int | None = None):  # fmt: skip
+    """Parses every tree (as a model of `arity` reads it) and returns each one's leaves
+    (its words, in order).
 
     Raises `DataError` naming the first bad tree's origin (`file:line`) and what is
     wrong with it, so a data file is never half read.
@@ -194,7 +196,7 @@ def check(strings: list[str], origins: list[str], labelled: bool, chunk: int = 5
     """
     leaves = []
     for start in range(0, len(strings), chunk):
-        out = _parse_graph(tf.constant(strings[start : start + chunk]), labelled)
+        out = _parse_graph(tf.constant(strings[start : start + chunk]), labelled, arity)
         for i in np.flatnonzero(out["error"].numpy())[:1]:
             tree = strings[start + i]
             shown = tree if len(tree) < 80 else tree[:77] + "..."

@@ -67,3 +67,7 @@ class Modality(Protocol):
     def serve(self, model, batch) -> tuple: ...
 
     def read_inputs(self, inputs: list[str]): ...
+
+    def report(self, model, examples: Examples, predicted: np.ndarray, majority: int) -> dict:
+        """What this modality adds to the evaluation of `examples` (baselines, breakdowns,
+        plots), given the predicted classes and the training majority class."""

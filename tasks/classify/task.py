@@ -17,6 +17,7 @@ from tasks.classify.config import PRESETS, ClassifyConfig
 from tasks.classify.modality import Examples
 from tasks.classify.scores import classification_scores
 from tasks.export import endpoint, write_saved_model
+from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
 
@@ -35,7 +36,6 @@ class ClassifyTask:
     (('right', 'left'), (None, 6))
     """
 
-    selection = ("val_loss", "min")
     name = "classify"
     presets = PRESETS
     export_imports: dict = {}  # the export runs on core TensorFlow alone
@@ -65,6 +65,7 @@ class ClassifyTask:
         record = {"classes": list(self.classes), "majority": self.majority}
         atomic.write_text(self._classes_path, json.dumps(record, ensure_ascii=False) + "\n")
         self.modality.prepare(parts["train"])
+        self.val = parts["val"]
         return Splits(*(self.modality.dataset(parts[n], n == "train") for n in SPLITS))
 
     def restore(self) -> None:
@@ -94,8 +95,29 @@ class ClassifyTask:
         metrics = "weighted_metrics" if self.modality.per_node else "metrics"
         return {"loss": "sparse_categorical_crossentropy", metrics: ["accuracy"]}
 
+    @property
+    def selection(self) -> tuple[str, str]:
+        """The validation loss; with a label per tree node, the root's accuracy (what
+        is reported), which the per-node loss and accuracy do not measure."""
+        return ("val_root_accuracy", "max") if self.modality.per_node else ("val_loss", "min")
+
     def callbacks(self, model: keras.Model) -> list:
-        return []
+        if not self.modality.per_node:
+            return []
+        serve = self.serving(model)
+
+        def root_accuracy(model: keras.Model) -> float:
+            return float(np.mean(self._predicted(serve, self.val) == self.val.y))
+
+        return [ValidationScore("val_root_accuracy", root_accuracy)]
+
+    def _predicted(self, serve, part: Examples) -> np.ndarray:
+        """The class the served model gives each example of `part`."""
+        probabilities = np.concatenate([
+            serve(part.x[i : i + EVAL_BATCH])["probabilities"].numpy()
+            for i in range(0, len(part.y), EVAL_BATCH)
+        ])  # fmt: skip
+        return probabilities.argmax(-1)
 
     # -- evaluation and export ----------------------------------------------
 
@@ -118,29 +140,20 @@ class ClassifyTask:
         return endpoint(serve, self.modality.signature)
 
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
-        """Accuracy, macro-F1 and per-class precision/recall, beside naive baselines:
-        the majority class of training, and for series "same as last window"."""
+        """Accuracy, macro-F1 and per-class precision/recall, beside the majority class
+        of training, and what the modality adds (`Modality.report`)."""
         part: Examples = self.modality.load((split,)).splits[split]
-        serve = self.serving(model)
-        probabilities = np.concatenate([
-            serve(part.x[i : i + EVAL_BATCH])["probabilities"].numpy()
-            for i in range(0, len(part.y), EVAL_BATCH)
-        ])  # fmt: skip
-        predicted = probabilities.argmax(-1)
+        predicted = self._predicted(self.serving(model), part)
         scores = classification_scores(part.y, predicted, self.classes)
-        baselines = {"majority_accuracy": float(np.mean(part.y == self.majority))}
-        if (part.previous >= 0).any():  # examples in time order: series
-            last = np.where(part.previous >= 0, part.y[part.previous], self.majority)
-            baselines["same_as_last_accuracy"] = float(np.mean(part.y == last))
-            plots.series_labels(part, predicted, self.classes,
-                                self.workdir / "plots" / "series.png")  # fmt: skip
         plots.confusion(scores.pop("confusion"), self.classes,
                         self.workdir / "plots" / "confusion.png")  # fmt: skip
+        more = {"majority_accuracy": float(np.mean(part.y == self.majority)),
+                **self.modality.report(model, part, predicted, self.majority)}  # fmt: skip
         return {
             "split": split,
             "examples": len(part.y),
             **scores,
-            **{k: round(v, 4) for k, v in baselines.items()},
+            **{k: round(v, 4) for k, v in more.items()},
         }
 
     def export(self, model: keras.Model, path: Path) -> None:

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from common.errors import DataError
 from models import encoders
+from tasks import plots
 from tasks.base import parse_source, split_seed, split_sizes
 from tasks.classify import ohlcv, regimes
 from tasks.classify.features import OHLCVFeatures
@@ -56,10 +57,12 @@ class Series:
         self.cfg = cfg
         self.series: SeriesConfig = cfg.series
         self.signature = tf.TensorSpec([None, self.series.window, 5], tf.float32, name="windows")
+        self.workdir = Path(workdir)
         self.train_windows = None
 
     def load(self, splits: tuple[str, ...]) -> Data:
         kind, arg = parse_source(self.cfg.data.source, self.sources)
+        self.classes = regimes.CLASSES if kind == "regimes" else ohlcv.CLASSES
         if kind == "regimes":
             sizes = split_sizes(self.cfg.data.size)
             return Data(regimes.CLASSES, {name: self._regimes(sizes[name], name)
@@ -115,6 +118,14 @@ class Series:
         valid &= tf.reduce_all(prices > 0, axis=[1, 2]) & tf.reduce_all(volume >= 0, axis=1)
         safe = tf.where(valid[:, None, None], windows, tf.ones_like(windows))
         return model(safe), valid, {}
+
+    def report(self, model, examples: Examples, predicted: np.ndarray, majority: int) -> dict:
+        """The "same as last window" baseline: the label of the window whose outcome was
+        known when this one ended; and a plot of a test stretch by label."""
+        plots.series_labels(examples, predicted, self.classes,
+                            self.workdir / "plots" / "series.png")  # fmt: skip
+        last = np.where(examples.previous >= 0, examples.y[examples.previous], majority)
+        return {"same_as_last_accuracy": float(np.mean(examples.y == last))}
 
     @staticmethod
     def read_inputs(paths: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:

@@ -124,6 +124,10 @@ class Text:
         clean = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace")
         return model(clean), tf.ones_like(texts, tf.bool), {}
 
+    def report(self, model, examples: Examples, predicted: np.ndarray, majority: int) -> dict:
+        """Nothing more than the task's scores."""
+        return {}
+
     @staticmethod
     def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
         """Texts given on the command line (or stdin, a line each), as they are."""

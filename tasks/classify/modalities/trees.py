@@ -38,7 +38,7 @@ BUCKETS = [16, 32, 64, 128, 256, 512]  # tree sizes (nodes or words) batched tog
 @dataclasses.dataclass(frozen=True)
 class TreeConfig:
     tree_splits: tuple[int, ...] = (90000, 1000, 10000)  # listops: generated train, val, test
-    max_length: int = 0  # listops: leave out longer expressions (tokens); 0 keeps all
+    max_length: int = 0  # listops: train and validate on no longer expressions (0: all)
     sst_mode: str = "fine"  # sst: fine (5 classes) | binary (neutral roots left out)
     node_labels: bool = False  # sst + a tree encoder: learn every node's label, not only the root's
 
@@ -105,12 +105,16 @@ class Trees:
             def make(count, seed):
                 return listops.generate(count, seed, limit)
 
+            def make_held(count, seed):  # every length: the test split tests the longer ones
+                return listops.generate(count, seed)
+
             parts = {name: generated_split(make, sizes, self.cfg.data.seed, name,
-                                           key=lambda example: example[1])
+                                           key=lambda example: example[1], make_held=make_held)
                      for name in splits}  # fmt: skip
         out = {}
-        for name in splits:
-            kept = [e for e in parts[name] if not limit or _length(e[1]) <= limit]
+        for name in splits:  # (the test split keeps every length: length generalisation)
+            longer = limit and name != "test"
+            kept = [e for e in parts[name] if not longer or _length(e[1]) <= limit]
             if len(kept) < len(parts[name]):
                 print(f"listops: {len(parts[name]) - len(kept)} {name} expressions longer than "
                       f"trees.max_length={limit} are left out")  # fmt: skip
@@ -126,7 +130,8 @@ class Trees:
         lines = read_text(path).split("\n")
         numbered = [(f"{path}:{i}", line.strip()) for i, line in enumerate(lines, 1)
                     if line.strip()]  # fmt: skip
-        trees.check([t for _, t in numbered], [o for o, _ in numbered], labelled=True)
+        trees.check([t for _, t in numbered], [o for o, _ in numbered], labelled=True,
+                    arity=self.arity)  # a binary cell refuses wider nodes here  # fmt: skip
         examples = []
         for origin, tree in numbered:
             if not tree.startswith("("):  # one bare word is a tree to the parser
@@ -235,6 +240,25 @@ class Trees:
             probabilities = probabilities[:, 0]  # (batch, nodes, classes) -> the root's
         error = tf.gather(tf.constant(trees.ERRORS), parsed["error"])
         return probabilities, parsed["error"] == 0, {"error": error}
+
+    def report(self, model, examples: Examples, predicted: np.ndarray, majority: int) -> dict:
+        """With node labels, the accuracy over every labelled node (the phrases too; in
+        binary mode, the non-neutral ones); with `trees.max_length`, the accuracy on
+        the test trees longer than it, which training never saw."""
+        out = {}
+        if self.per_node:
+            right = total = 0.0
+            for inputs, labels, weights in self.dataset(examples, training=False):
+                guess = np.argmax(model.predict_on_batch(inputs), axis=-1)  # (B, N)
+                right += float(np.sum((guess == labels.numpy()) * weights.numpy()))
+                total += float(np.sum(weights.numpy()))
+            out["all_node_accuracy"] = right / max(total, 1.0)
+        if self.trees.max_length:
+            longer = np.array([_length(x) > self.trees.max_length for x in examples.x])
+            if longer.any():
+                out["longer_examples"] = int(longer.sum())
+                out["longer_accuracy"] = float(np.mean(predicted[longer] == examples.y[longer]))
+        return out
 
     @staticmethod
     def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:

@@ -151,6 +151,10 @@ class Video:
         clips = tf.reshape(clips, [shape[0], video.frames, size, size, 3])
         return model(tf.cast(clips, tf.float32))[:count], valid, {}
 
+    def report(self, model, examples: Examples, predicted: np.ndarray, majority: int) -> dict:
+        """Nothing more than the task's scores."""
+        return {}
+
     @staticmethod
     def read_inputs(paths: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
         """Folders of frames -> one uint8 `(frames, height, width, 3)` clip each.

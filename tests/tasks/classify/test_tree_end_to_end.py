@@ -8,8 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-from pipelines import run
+from pipelines import cli, run, settings
+from tasks import trees
 from tasks.classify import listops
+from tasks.classify.config import PRESETS
+from tasks.classify.task import ClassifyTask
 from tests.tasks.classify.test_end_to_end import train_tiny
 from tests.tasks.classify.test_tree_sources import SST_LINES, write_sst
 
@@ -99,3 +102,51 @@ def test_sst_every_node_supervised_with_frozen_pretrained_vectors(tmp_path, mode
                   tmp_path)  # fmt: skip
     assert out["trees"]["valid"] == [True] * 3
     assert out["trees"]["shape"] == [3, 5 if mode == "fine" else 2]
+
+
+def _nary_tree(rng: np.random.Generator, depth: int) -> tuple[str, int]:
+    """A labelled tree with 1-4 children a node; a word `wK` has label K (0-4), and a
+    phrase the largest label of its children: a function of any number of children."""
+    if depth == 0 or rng.random() < 0.3:
+        label = int(rng.integers(0, 5))
+        return f"({label} w{label})", label
+    kids = [_nary_tree(rng, depth - 1) for _ in range(int(rng.integers(1, 5)))]
+    label = max(k[1] for k in kids)
+    return f"({label} {' '.join(k[0] for k in kids)})", label
+
+
+def test_child_sum_learns_a_function_of_any_number_of_children(tmp_path, capsys):
+    """Dependency-shaped trees (a node has 1-4 children) in SST's bracketed format:
+    the Child-Sum cell reads them; the binary N-ary cell refuses them by file and line."""
+    rng = np.random.default_rng(0)
+    folder = write_sst(tmp_path / "nary", [_nary_tree(rng, 3)[0] for _ in range(300)])
+    for name in ("dev.txt", "test.txt"):
+        (folder / name).write_text("\n".join(_nary_tree(rng, 3)[0] for _ in range(60)) + "\n")
+    workdir, metrics = train_tiny(tmp_path, f"sst:{folder}", "encoder=treelstm", "tree=childsum",
+                                  "node_labels=true", "units=16", "epochs=12",
+                                  "learning_rate=0.02")  # fmt: skip
+    assert metrics["accuracy"] >= 0.85 and metrics["all_node_accuracy"] >= 0.85, metrics
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--task", "classify", "--preset", "tiny", "--workdir",
+                  str(tmp_path / "binary"), "--data", f"sst:{folder}", "--set",
+                  "encoder=treelstm", "--set", "tree=nary"])  # fmt: skip
+    assert "train.txt:" in capsys.readouterr().err
+
+
+def test_all_node_loss_of_a_tiny_tree_is_the_mean_over_its_labelled_nodes(tmp_path):
+    """Every labelled node counts in the loss, padding and (binary) neutral ones not."""
+    cfg = settings.resolve(PRESETS, "tiny", [f"data.source=sst:{write_sst(tmp_path / 's')}",
+                                             "encoder=treelstm", "node_labels=true"])  # fmt: skip
+    job = ClassifyTask(cfg, tmp_path / "run")
+    splits = job.prepare()
+    model = job.build_model()
+    inputs, labels, weights = next(iter(splits.test))
+    probabilities = np.asarray(model(inputs))  # (B, N, 5)
+    picked = np.take_along_axis(probabilities, labels.numpy()[..., None], -1)[..., 0]
+    mask = weights.numpy()
+    expected = -(np.log(picked) * mask).sum() / mask.size  # Keras: the mean over all entries
+    model.compile(**job.compile_args())  # the task's own loss
+    loss = model.compute_loss(y=labels, y_pred=probabilities, sample_weight=weights)
+    assert float(loss) == pytest.approx(expected, rel=1e-4)
+    nodes = [len(trees.words(t, True)) * 2 - 1 for t in SST_LINES]  # binary trees
+    assert sorted(mask.sum(1).astype(int).tolist()) == sorted(nodes)
