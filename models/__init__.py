@@ -2,6 +2,7 @@
 decoder and its searches, the image encoder."""
 
 from models.attention_decoder import AttentionDecoder
+from models.char_ngram_embedding import CharNgramEmbedding
 from models.child_sum_tree_lstm import ChildSumTreeLSTM
 from models.encoder_config import EncoderConfig
 from models.image_encoder import ImageEncoder
@@ -9,9 +10,11 @@ from models.middle_step import MiddleStep
 from models.nary_tree_lstm import NaryTreeLSTM
 from models.sequence_encoder import SequenceEncoder
 from models.tree_encoder import TreeEncoder
+from models.word_dropout import WordDropout
 
 __all__ = [
     "AttentionDecoder",
+    "CharNgramEmbedding",
     "ChildSumTreeLSTM",
     "EncoderConfig",
     "ImageEncoder",
@@ -19,4 +22,5 @@ __all__ = [
     "NaryTreeLSTM",
     "SequenceEncoder",
     "TreeEncoder",
+    "WordDropout",
 ]

@@ -25,10 +25,15 @@ class Examples(NamedTuple):
 
 
 class Data(NamedTuple):
-    """What `Modality.load` returns: the class names and the splits asked for."""
+    """What `Modality.load` returns: the class names and the splits asked for; when
+    the model is trained on more classes than it serves (SST binary: the five-class
+    model read as two), how many (`outputs`) and the training split's majority class
+    among the served ones (`majority`)."""
 
     classes: tuple[str, ...]
     splits: dict[str, Examples]
+    outputs: int | None = None
+    majority: int | None = None
 
 
 class Modality(Protocol):
@@ -49,6 +54,7 @@ class Modality(Protocol):
     gives: tuple[str, ...]  # what the front end can give an encoder: SEQUENCES, TREES
     signature: tf.TensorSpec
     per_node: bool  # one label per tree node (then the head reads every node's state)
+    root_selection: bool  # select on the served roots' accuracy, not the loss
 
     def __init__(self, cfg, workdir: Path): ...
 

@@ -61,7 +61,10 @@ class ClassifyTask:
             rng = np.random.default_rng(self.cfg.train.seed)
             parts["train"] = parts["train"]._replace(y=rng.permutation(parts["train"].y))
         self.classes = data.classes
-        self.majority = int(np.bincount(parts["train"].y, minlength=len(data.classes)).argmax())
+        self.outputs = data.outputs or len(data.classes)
+        self.majority = data.majority
+        if self.majority is None:
+            self.majority = int(np.bincount(parts["train"].y, minlength=self.outputs).argmax())
         record = {"classes": list(self.classes), "majority": self.majority}
         atomic.write_text(self._classes_path, json.dumps(record, ensure_ascii=False) + "\n")
         self.modality.prepare(parts["train"])
@@ -87,7 +90,7 @@ class ClassifyTask:
         states, summary, _ = encoders.build(self.cfg.model)(*features)
         state = states if self.modality.per_node else summary  # (B, [N,] width)
         state = keras.layers.Dropout(self.cfg.model.dropout)(state)
-        logits = keras.layers.Dense(len(self.classes), name="logits")(state)
+        logits = keras.layers.Dense(self.outputs, name="logits")(state)
         probabilities = keras.layers.Activation("softmax", dtype="float32", name="probabilities")
         return keras.Model(inputs, probabilities(logits), name="classifier")
 
@@ -97,12 +100,15 @@ class ClassifyTask:
 
     @property
     def selection(self) -> tuple[str, str]:
-        """The validation loss; with a label per tree node, the root's accuracy (what
-        is reported), which the per-node loss and accuracy do not measure."""
-        return ("val_root_accuracy", "max") if self.modality.per_node else ("val_loss", "min")
+        """The validation loss; or the served roots' accuracy (what is reported), for a
+        model the loss does not measure that way (`Modality.root_selection`: a label
+        per tree node, a five-class model read as two)."""
+        if self.modality.root_selection:
+            return ("val_root_accuracy", "max")
+        return ("val_loss", "min")
 
     def callbacks(self, model: keras.Model) -> list:
-        if not self.modality.per_node:
+        if not self.modality.root_selection:
             return []
         serve = self.serving(model)
 

@@ -52,6 +52,7 @@ class Series:
     gives = (encoders.SEQUENCES,)  # what its front end can give an encoder
     input_name = "windows"  # the export's input
     per_node = False
+    root_selection = False
 
     def __init__(self, cfg, workdir: Path):
         self.cfg = cfg

@@ -24,7 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from common.errors import DataError
-from models import encoders
+from models import WordDropout, encoders
 from tasks import text
 from tasks.base import SPLITS, local_files, local_splits, parse_source, random_split, read_text
 from tasks.classify.modality import Data, Examples
@@ -70,6 +70,7 @@ class Text:
     input_name = "texts"  # the export's input
     signature = tf.TensorSpec([None], tf.string, name="texts")
     per_node = False
+    root_selection = False
 
     def __init__(self, cfg, workdir: Path):
         self.cfg = cfg
@@ -116,7 +117,9 @@ class Text:
         ids = vectorizer(texts)  # (batch, max_length), 0 on padding
         ids = ops.concatenate([ops.maximum(ids[:, :1], text.UNK), ids[:, 1:]], axis=1)
         embedding = token_embedding(self.cfg.model, self.vocabulary, "classify")
-        return [texts], (embedding(ids), ops.not_equal(ids, text.PAD))
+        word_dropout = WordDropout(self.cfg.model.word_dropout, seed=self.cfg.train.seed,
+                                   name="word_dropout")  # fmt: skip
+        return [texts], (embedding(word_dropout(ids)), ops.not_equal(ids, text.PAD))
 
     def serve(self, model, texts):
         """Any string is valid: invalid UTF-8 bytes read as U+FFFD, unknown tokens as

@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from common.errors import DataError
-from models import encoders
+from models import CharNgramEmbedding, WordDropout, encoders
 from models.tree_encoder import ARITY
 from tasks import text, trees
 from tasks.base import generated_split, local_files, local_splits, parse_source, read_text
@@ -39,8 +39,11 @@ BUCKETS = [16, 32, 64, 128, 256, 512]  # tree sizes (nodes or words) batched tog
 class TreeConfig:
     tree_splits: tuple[int, ...] = (90000, 1000, 10000)  # listops: generated train, val, test
     max_length: int = 0  # listops: train and validate on no longer expressions (0: all)
-    sst_mode: str = "fine"  # sst: fine (5 classes) | binary (neutral roots left out)
+    sst_mode: str = "fine"  # sst: fine (5 classes) | binary (the fine model read as 2)
     node_labels: bool = False  # sst + a tree encoder: learn every node's label, not only the root's
+    lowercase: bool = False  # read tokens lower-cased
+    min_count: int = 1  # training words seen fewer times read as [UNK]
+    char_ngrams: int = 0  # hashed character 3-5-grams added to each word's vector (0: none)
 
     def __post_init__(self):
         if self.sst_mode not in SST_CLASSES:
@@ -50,6 +53,8 @@ class TreeConfig:
             raise ValueError("trees.tree_splits takes three sizes, train,val,test, each 1 or more")
         if self.max_length and self.max_length < 4:
             raise ValueError(f"trees.max_length must be 0 or 4 or more, got {self.max_length}")
+        if self.min_count < 1 or self.char_ngrams < 0:
+            raise ValueError("trees.min_count must be 1 or more, trees.char_ngrams 0 or more")
 
 
 class Trees:
@@ -79,6 +84,8 @@ class Trees:
         self.reads = encoders.get(cfg.model.encoder).reads
         self.labelled = parse_source(cfg.data.source, self.sources)[0] == "sst"  # PTB notation
         self.per_node = self.trees.node_labels
+        self.binary = self.labelled and self.trees.sst_mode == "binary"
+        self.root_selection = self.per_node or self.binary
         self.arity = ARITY[cfg.model.tree] if self.reads == encoders.TREES else None
         if self.per_node and not self.labelled:
             raise DataError(f"trees.node_labels needs trees with node labels (sst:DIR), "
@@ -95,7 +102,11 @@ class Trees:
             if not arg:
                 raise DataError(f"data source 'sst' needs a folder: {self.sources['sst']}")
             parts = {name: _examples(self._sst(Path(arg), name)) for name in splits}
-            return Data(SST_CLASSES[self.trees.sst_mode], parts)
+            majority = None
+            if self.binary and "train" in parts:  # among the non-neutral training roots
+                fine = parts["train"].y
+                majority = int(np.mean(fine[fine != 2] > 2) > 0.5)
+            return Data(SST_CLASSES[self.trees.sst_mode], parts, outputs=5, majority=majority)
         limit = self.trees.max_length or None
         if arg:
             parts = local_splits(Path(arg), listops.read, self.cfg.data.seed)
@@ -105,8 +116,11 @@ class Trees:
             def make(count, seed):
                 return listops.generate(count, seed, limit)
 
-            def make_held(count, seed):  # every length: the test split tests the longer ones
-                return listops.generate(count, seed)
+            def make_held(count, seed):  # val as training; test at every length, to test
+                val = listops.generate(sizes["val"], seed, limit)  # the longer ones
+                seen = {e[1] for e in val}
+                test = [e for e in listops.generate(count, seed + 1) if e[1] not in seen]
+                return val + test[: count - len(val)]
 
             parts = {name: generated_split(make, sizes, self.cfg.data.seed, name,
                                            key=lambda example: example[1], make_held=make_held)
@@ -142,7 +156,7 @@ class Trees:
                     what = "the root label" if i == 0 else "node labels"
                     raise DataError(f"{origin}: {what} must be 0-4, got {node!r}")
             label = int(labels[0])
-            if self.trees.sst_mode == "binary":
+            if self.binary and split != "train":  # scored on non-neutral roots, as two
                 if label == 2:
                     continue
                 label = int(label > 2)
@@ -161,13 +175,15 @@ class Trees:
         return local_files(Path(arg))
 
     def prepare(self, train: Examples) -> None:
-        """The training trees' words by frequency (the model's vocabulary), recorded."""
+        """The training trees' words (lower-cased with `trees.lowercase`) seen at least
+        `trees.min_count` times, by frequency: the model's vocabulary, recorded."""
         path = self.workdir / "vocab" / "tokens.txt"
         if path.exists():
             self.vocabulary = text.load_vocabulary(path)
             return
-        counts = Counter(w for tree in train.x for w in trees.words(tree, self.labelled))
-        self.vocabulary = [w for w, _ in counts.most_common()]
+        fold = str.lower if self.trees.lowercase else str
+        counts = Counter(fold(w) for tree in train.x for w in trees.words(tree, self.labelled))
+        self.vocabulary = [w for w, n in counts.most_common() if n >= self.trees.min_count]
         text.save_vocabulary(path, self.vocabulary)
 
     def restore(self) -> None:
@@ -178,10 +194,12 @@ class Trees:
 
     def _inputs(self, parsed: dict) -> dict:
         """The model's inputs from `trees.parse` output: node tokens and children for a
-        tree encoder, the flattened words for a sequence encoder."""
+        tree encoder, the flattened words for a sequence encoder (lower-cased with
+        `trees.lowercase`, in the pipeline and the SavedModel alike)."""
+        fold = tf.strings.lower if self.trees.lowercase else tf.identity
         if self.reads == encoders.TREES:
-            return {"tokens": parsed["tokens"], "children": parsed["children"]}
-        return {"leaves": parsed["leaves"]}
+            return {"tokens": fold(parsed["tokens"]), "children": parsed["children"]}
+        return {"leaves": fold(parsed["leaves"])}
 
     def _example(self, tree, label):
         parsed = {k: v[0] for k, v in self._parse(tree[None]).items()}
@@ -190,11 +208,7 @@ class Trees:
             return inputs, tf.cast(label, tf.int32)
         names = parsed["labels"]  # (nodes,) "0".."4", "" on padding
         fine = tf.strings.to_number(tf.where(names == "", "-1", names), tf.int32)
-        weight = fine >= 0
-        if self.trees.sst_mode == "binary":
-            weight &= fine != 2
-            fine = tf.cast(fine > 2, tf.int32)
-        return inputs, tf.maximum(fine, 0), tf.cast(weight, tf.float32)
+        return inputs, tf.maximum(fine, 0), tf.cast(fine >= 0, tf.float32)
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
         """Batches of (inputs, targets[, weights]), each tree parsed once (then cached)
@@ -223,14 +237,27 @@ class Trees:
         lookup = keras.layers.StringLookup(vocabulary=self.vocabulary, mask_token="",
                                            name="lookup")  # fmt: skip
         embedding = token_embedding(self.cfg.model, self.vocabulary, "classify")
+        word_dropout = WordDropout(self.cfg.model.word_dropout, seed=self.cfg.train.seed,
+                                   name="word_dropout")  # fmt: skip
+        if self.trees.char_ngrams:
+            spelling = CharNgramEmbedding(self.trees.char_ngrams, embedding.output_dim,
+                                          name="char_ngrams")  # fmt: skip
+
+        def embed(tokens):  # (B, N) strings -> ids (B, N), vectors (B, N, dim)
+            ids = lookup(tokens)
+            vectors = embedding(word_dropout(ids))
+            if self.trees.char_ngrams:
+                vectors = keras.layers.Add(name="words_and_spelling")([vectors, spelling(tokens)])
+            return ids, vectors
+
         if reads == encoders.TREES:
             tokens = keras.Input((None,), dtype="string", name="tokens")
             children = keras.Input((None, self.arity), dtype="int32", name="children")
-            ids = lookup(tokens)
-            return [tokens, children], (embedding(ids), children, ops.not_equal(ids, 0))
+            ids, vectors = embed(tokens)
+            return [tokens, children], (vectors, children, ops.not_equal(ids, 0))
         leaves = keras.Input((None,), dtype="string", name="leaves")
-        ids = lookup(leaves)
-        return [leaves], (embedding(ids), ops.not_equal(ids, 0))
+        ids, vectors = embed(leaves)
+        return [leaves], (vectors, ops.not_equal(ids, 0))
 
     def serve(self, model, strings):
         """A tree that does not parse is invalid; `error` says why (`""` when fine)."""
@@ -238,6 +265,8 @@ class Trees:
         probabilities = model(self._inputs(parsed))
         if self.per_node:
             probabilities = probabilities[:, 0]  # (batch, nodes, classes) -> the root's
+        if self.binary:
+            probabilities = _as_binary(probabilities)
         error = tf.gather(tf.constant(trees.ERRORS), parsed["error"])
         return probabilities, parsed["error"] == 0, {"error": error}
 
@@ -249,9 +278,12 @@ class Trees:
         if self.per_node:
             right = total = 0.0
             for inputs, labels, weights in self.dataset(examples, training=False):
-                guess = np.argmax(model.predict_on_batch(inputs), axis=-1)  # (B, N)
-                right += float(np.sum((guess == labels.numpy()) * weights.numpy()))
-                total += float(np.sum(weights.numpy()))
+                probabilities, labels = model.predict_on_batch(inputs), labels.numpy()
+                weights = weights.numpy() * (labels != 2 if self.binary else 1)
+                if self.binary:  # (B, N, 5) read as two; labels 0-4 as two
+                    probabilities, labels = _as_binary(probabilities).numpy(), labels > 2
+                right += float(np.sum((np.argmax(probabilities, -1) == labels) * weights))
+                total += float(np.sum(weights))
             out["all_node_accuracy"] = right / max(total, 1.0)
         if self.trees.max_length:
             longer = np.array([_length(x) > self.trees.max_length for x in examples.x])
@@ -264,6 +296,13 @@ class Trees:
     def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
         """Trees given as text on the command line (or stdin), as they are."""
         return [np.array(given, dtype=object) for given in inputs]
+
+
+def _as_binary(fine):
+    """Five SST classes' probabilities `(..., 5)` read as negative (0, 1) against
+    positive (3, 4), the neutral class's share left out `(..., 2)` (Tai et al. 2015)."""
+    sides = tf.stack([fine[..., 0] + fine[..., 1], fine[..., 3] + fine[..., 4]], axis=-1)
+    return sides / tf.maximum(tf.reduce_sum(sides, axis=-1, keepdims=True), 1e-12)
 
 
 def _length(expression: str) -> int:

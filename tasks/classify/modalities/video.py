@@ -62,6 +62,7 @@ class Video:
     gives = (encoders.SEQUENCES,)  # what its front end can give an encoder
     input_name = "frames"  # the export's input
     per_node = False
+    root_selection = False
 
     def __init__(self, cfg, workdir: Path):
         self.cfg = cfg

@@ -73,7 +73,7 @@ def test_eval_and_export_of_a_listops_run_generate_no_training_trees(tmp_path, m
     run.export(workdir, tmp_path / "again")
     assert drawn == [] and (tmp_path / "again" / "saved_model.pb").exists()
     assert run.evaluate(workdir, "test")["accuracy"] == metrics["accuracy"]
-    assert drawn == [40 + 40]  # the tiny preset's val and test trees, drawn together
+    assert drawn == [40, 40 + 40]  # the tiny preset's val trees, then its test trees
 
 
 def test_listops_lstm_reads_the_flattened_tree(tmp_path):
