@@ -58,7 +58,9 @@ class DecodeConfig:
 
     beam_size: int = 4  # 1 = greedy
     alpha: float = 0.6  # GNMT length penalty exponent
+    no_repeat_ngram: int = 0  # never repeat an n-gram of this many tokens in an output (0: off)
 
     def __post_init__(self):
-        if self.beam_size < 1 or self.alpha < 0:
-            raise ValueError("decode.beam_size must be 1 or more and decode.alpha 0 or more")
+        if self.beam_size < 1 or self.alpha < 0 or self.no_repeat_ngram < 0:
+            raise ValueError("decode.beam_size must be 1 or more, decode.alpha and "
+                             "decode.no_repeat_ngram 0 or more")  # fmt: skip

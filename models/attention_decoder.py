@@ -200,10 +200,12 @@ class AttentionDecoder(keras.layers.Layer):
         alpha: float = 0.0,
         num_results: int = 1,
         banned_ids: tuple[int, ...] = (),
+        no_repeat_ngram: int = 0,
     ):
         """Decodes with greedy search (`beam_size=1`) or beam search.
 
-        `banned_ids` are never produced (padding, the start token). Returns
+        `banned_ids` are never produced (padding, the start token); with
+        `no_repeat_ngram`, no n-gram of that many tokens is produced twice. Returns
         `(tokens (batch, num_results, max_length), scores (batch, num_results))`;
         see `models.decoding` for the details of each search.
         """
@@ -220,13 +222,12 @@ class AttentionDecoder(keras.layers.Layer):
             if num_results != 1:
                 raise ValueError("greedy search returns one result; use beam_size > 1")
             tokens, scores = decoding.greedy_search(
-                step_fn, states, start_id, end_id, max_length, context
+                step_fn, states, start_id, end_id, max_length, context, no_repeat_ngram
             )
             return tokens[:, None, :], scores[:, None]
         states = [decoding.repeat_beams(s, beam_size) for s in states]
-        return decoding.beam_search(
-            step_fn, states, start_id, end_id, max_length, beam_size, alpha, num_results, context
-        )
+        return decoding.beam_search(step_fn, states, start_id, end_id, max_length, beam_size,
+                                    alpha, num_results, context, no_repeat_ngram)  # fmt: skip
 
     def compute_output_shape(self, tokens_shape, memory_shape, summary_shape, **kwargs):
         return (*tokens_shape, self.vocab_size)

@@ -40,8 +40,10 @@ def greedy_search(
     end_id: int,
     max_length: int,
     context: Sequence = (),
+    no_repeat_ngram: int = 0,
 ):
-    """Pick the most likely token at every step until `end_id` or `max_length`.
+    """Pick the most likely token at every step until `end_id` or `max_length`, never
+    one that would repeat an n-gram of `no_repeat_ngram` tokens (0: any).
 
     Returns:
         `(tokens, scores)`: `(batch, max_length)` int32 ids, `end_id` after the end,
@@ -64,6 +66,8 @@ def greedy_search(
         )
         states = [ops.take(s, row_of, axis=0) for s in live_states]
         logp = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # (batch, vocab)
+        if no_repeat_ngram:
+            logp = logp + repeated_ngram_ban(tokens, t, no_repeat_ngram, ops.shape(logp)[-1])
         best = ops.cast(ops.argmax(logp, axis=-1), "int32")
         gain = ops.where(finished, 0.0, ops.max(logp, axis=-1))  # logp at `best`
         best = ops.where(finished, end_id, best)
@@ -96,8 +100,10 @@ def beam_search(
     alpha: float = 0.0,
     num_results: int = 1,
     context: Sequence = (),
+    no_repeat_ngram: int = 0,
 ):
-    """Beam search with a GNMT length penalty and n-best output.
+    """Beam search with a GNMT length penalty and n-best output; with
+    `no_repeat_ngram`, no hypothesis repeats an n-gram of that many tokens.
 
     `states` must already be repeated per beam (`repeat_beams`), so that row
     `b * beam_size + k` is beam `k` of example `b`. At each step the `beam_size`
@@ -131,6 +137,8 @@ def beam_search(
         )
         logp = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # (n, vocab)
         vocab = ops.shape(logp)[-1]
+        if no_repeat_ngram:
+            logp = logp + repeated_ngram_ban(tokens, t, no_repeat_ngram, vocab)
         only_end = ops.where(ops.arange(vocab) == end_id, 0.0, _NEG)  # (vocab,)
         logp = ops.reshape(ops.where(finished[:, None], only_end[None, :], logp),
                            (batch, beam_size, vocab))  # fmt: skip
@@ -167,6 +175,31 @@ def beam_search(
     rows = ops.reshape(offsets + ops.cast(best, "int32"), (-1,))  # (batch * num_results,)
     tokens = ops.reshape(ops.take(tokens, rows, axis=0), (batch, num_results, max_length))
     return tokens, scores
+
+
+def repeated_ngram_ban(tokens, t, n: int, vocab: int):
+    """`(rows, vocab)`: a forbidding log-probability on each token that, after a row's
+    `tokens[:, :t]`, would complete an `n`-gram the row already holds; 0 elsewhere.
+
+    Example:
+    >>> tokens = ops.convert_to_tensor([[4, 5, 4, 0]], "int32")  # "4 5 4", at step 3
+    >>> ban = ops.convert_to_numpy(repeated_ngram_ban(tokens, 3, 2, 6))[0]
+    >>> [token for token in range(6) if ban[token] < 0]  # "4 5" again
+    [5]
+    """
+    rows, length = ops.shape(tokens)[0], tokens.shape[1]
+    starts = length - n + 1  # n-grams start at j = 0 .. starts - 1
+    if starts < 1:
+        return ops.zeros((rows, vocab))
+    match = ops.broadcast_to(ops.arange(starts)[None, :] <= t - n, (rows, starts))  # ended
+    for k in range(n - 1):  # the n-gram's k-th token equals the row's (n - 1 - k)-th last
+        last = ops.take(tokens, ops.reshape(ops.maximum(t - n + 1 + k, 0), (1,)), axis=1)
+        match = ops.logical_and(match, tokens[:, k : k + starts] == last)  # (rows, starts)
+    follow = tokens[:, n - 1 :]  # (rows, starts): the token that completed each n-gram
+    at = ops.stack([ops.broadcast_to(ops.arange(rows)[:, None], (rows, starts)), follow], -1)
+    hits = ops.scatter(ops.reshape(at, (-1, 2)), ops.reshape(ops.cast(match, "float32"), (-1,)),
+                       (rows, vocab))  # fmt: skip
+    return ops.where(hits > 0, _NEG, 0.0)
 
 
 def _step_live(step_fn: StepFn, last, states: Sequence, context: Sequence, live, group: int):

@@ -60,7 +60,7 @@ class Captioner:
         grid, pooled = encode(self.model, at_least_one(pixels))
         tokens, scores = text.generate(
             self.model.get_layer("decoder"), grid, pooled, self.cfg.data.max_length + 1,
-            beam_size, self.cfg.decode.alpha,
+            beam_size, self.cfg.decode.alpha, no_repeat_ngram=self.cfg.decode.no_repeat_ngram,
         )  # fmt: skip
         captions = text.detokenize(tokens[:count, 0], self.vocabulary, "word")
         return {"caption": captions, "score": scores[:count, 0]}

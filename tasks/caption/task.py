@@ -177,7 +177,9 @@ class CaptionTask:
 
         def greedy(*inputs):
             grid, pooled = encode(model, inputs[0]) if self.encoder is None else inputs
-            return text.generate(decoder, grid, pooled, length, 1, self.cfg.decode.alpha)[0][:, 0]
+            decode = self.cfg.decode
+            return text.generate(decoder, grid, pooled, length, 1, decode.alpha,
+                                 no_repeat_ngram=decode.no_repeat_ngram)[0][:, 0]  # fmt: skip
 
         return tf.function(greedy, reduce_retracing=True)
 

@@ -67,7 +67,7 @@ def generate(model: keras.Model, source, max_length: int, cfg: DecodeConfig, bea
     memory, summary, mask = _encode(model, source)
     decoder = model.get_layer("decoder")
     return text.generate(decoder, memory, summary, max_length, beam_size, cfg.alpha, mask,
-                         results)  # fmt: skip
+                         results, cfg.no_repeat_ngram)  # fmt: skip
 
 
 def attention(model: keras.Model, source, target_in):

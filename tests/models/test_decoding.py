@@ -36,29 +36,38 @@ def _logp(step, init_row, seq):
     return total
 
 
-def _exhaustive(step, init_row, alpha):
+def _repeats(seq, n: int) -> bool:
+    """Whether `seq` holds some n-gram twice (0: never)."""
+    grams = [tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)] if n else []
+    return len(set(grams)) < len(grams)
+
+
+def _exhaustive(step, init_row, alpha, no_repeat_ngram=0):
     """Every hypothesis: ended by END at any length, or cut at MAX_LEN."""
     scored = []
     for n in range(1, MAX_LEN + 1):
         for prefix in itertools.product(range(1, VOCAB), repeat=n - 1):
             for last in range(VOCAB):
                 seq = (*prefix, last)
-                if last != END and n < MAX_LEN:
+                if last != END and n < MAX_LEN or _repeats(seq, no_repeat_ngram):
                     continue
                 penalty = ((5 + n) / 6) ** alpha
                 scored.append((_logp(step, init_row, seq) / penalty, seq))
     return sorted(scored, reverse=True)
 
 
-@pytest.mark.parametrize("seed,alpha", [(0, 0.0), (1, 0.6), (2, 1.5)])
-def test_wide_beam_equals_exhaustive_search_with_n_best(seed, alpha):
+@pytest.mark.parametrize(
+    "seed,alpha,no_repeat", [(0, 0.0, 0), (1, 0.6, 0), (2, 1.5, 0), (3, 0.6, 1), (4, 0.0, 2)]
+)
+def test_wide_beam_equals_exhaustive_search_with_n_best(seed, alpha, no_repeat):
     step, init = _model(seed)
     beam = 40  # every hypothesis fits: 1 + 3 + 9 ended + 27 cut
     states = [decoding.repeat_beams(ops.convert_to_tensor(init), beam)]
-    tokens, scores = decoding.beam_search(step, states, START, END, MAX_LEN, beam, alpha, 5)
+    tokens, scores = decoding.beam_search(step, states, START, END, MAX_LEN, beam, alpha, 5,
+                                          no_repeat_ngram=no_repeat)  # fmt: skip
     tokens, scores = np.asarray(tokens), np.asarray(scores)
     for b in range(init.shape[0]):
-        best = _exhaustive(step, init[b], alpha)[:5]
+        best = _exhaustive(step, init[b], alpha, no_repeat)[:5]
         for k, (score, seq) in enumerate(best):
             assert tuple(tokens[b, k, : len(seq)]) == seq
             assert (tokens[b, k, len(seq) :] == END).all()
@@ -80,6 +89,30 @@ def test_greedy_follows_the_argmax_path():
                 break
         assert list(np.asarray(tokens)[b, : len(seq)]) == seq
         assert float(scores[b]) == pytest.approx(total, abs=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_repeated_ngram_ban_forbids_exactly_the_repeating_tokens(n):
+    tokens = np.random.default_rng(n).integers(0, 3, size=(64, 9)).astype("int32")
+    for t in range(9):
+        ban = np.asarray(decoding.repeated_ngram_ban(ops.convert_to_tensor(tokens), t, n, 3))
+        for row, seq in zip(ban, tokens[:, :t].tolist(), strict=True):
+            want = [_repeats([*seq, token], n) and not _repeats(seq, n) for token in range(3)]
+            assert [bool(x < 0) for x in row] == want or _repeats(seq, n)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_a_looping_model_stops_repeating_bigrams(beam):
+    """A model that prefers "2 3 2 3 ..." never ends; without repeated bigrams it must
+    leave the loop: every output holds each bigram once."""
+    step = lambda tokens, states: (ops.one_hot(5 - tokens % 2, 6) * 3.0, states)  # noqa: E731
+    states = [decoding.repeat_beams(ops.zeros((2, 1)), beam)]
+    search = decoding.greedy_search if beam == 1 else decoding.beam_search
+    args = () if beam == 1 else (beam,)
+    looping, _ = search(step, states, START, END, 8, *args)
+    blocked, _ = search(step, states, START, END, 8, *args, no_repeat_ngram=2)
+    loop, out = (np.asarray(x).reshape(2, -1, 8)[0, 0].tolist() for x in (looping, blocked))
+    assert _repeats(loop, 2) and not _repeats(out[: out.index(END) + 1 if END in out else 8], 2)
 
 
 def test_beam_of_one_is_greedy():
