@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from benchmarks import report, runs
+from benchmarks.quality import METRICS
 
 # The benchmark modules, in running order: `benchmarks/<name>.py`, each with
 # `run(quick: bool = False) -> list[report.Row]` (see the package docstring).
@@ -25,6 +26,23 @@ def selected(names: list[str]) -> list[str]:
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {unknown}; known: {', '.join(MODULES)}")
     return [name for name in MODULES if name in names] if names else list(MODULES)
+
+
+def sources(pairs: list[str]) -> dict[str, list[str]]:
+    """`--data TASK=SOURCE` values by task.
+
+    Example:
+    >>> sources(["translate=anki:pairs.tsv", "caption=folder:photos"])
+    {'translate': ['anki:pairs.tsv'], 'caption': ['folder:photos']}
+    """
+    out: dict[str, list[str]] = {}
+    for pair in pairs:
+        task, _, source = pair.partition("=")
+        if task not in METRICS or not source:
+            raise SystemExit(f"--data takes TASK=SOURCE with TASK one of {tuple(METRICS)}, "
+                             f"got {pair!r}")  # fmt: skip
+        out.setdefault(task, []).append(source)
+    return out
 
 
 def run_benchmarks(names: list[str], quick: bool = False) -> list[report.Row]:
@@ -46,11 +64,19 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {MODULES}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--runs", type=Path, help="keep (and reuse) training runs here")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="TASK=SOURCE",
+        help="quality: also train TASK's default on SOURCE (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="JSON folder (default benchmarks/results; "
                         "with --quick, the runs folder)")  # fmt: skip
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         runs.RUNS_DIR = args.runs or Path(tmp)
+        runs.SOURCES = sources(args.data)
         start = time.perf_counter()
         rows = run_benchmarks(args.names, args.quick)
         seconds = time.perf_counter() - start

@@ -8,12 +8,14 @@ resident memory are its own; a run is made once per benchmark session and kept i
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 RUNS_DIR = Path("runs/bench")  # the runner points this at the session's folder
+SOURCES: dict[str, list[str]] = {}  # task -> more data sources to run (`--data TASK=SOURCE`)
 
 
 @dataclasses.dataclass
@@ -25,20 +27,32 @@ class Run:
     peak_rss_mb: float  # the child process's peak resident set size
 
 
-def trained(task: str, quick: bool = False) -> Run:
-    """The task's default run (`tiny`, one epoch, with `quick`), training it if needed,
-    in `RUNS_DIR/<task>-<preset>`."""
+def trained(task: str, quick: bool = False, source: str | None = None) -> Run:
+    """The task's default run on its default data or on `source` (`tiny`, one epoch,
+    with `quick`), training it if needed, in `RUNS_DIR/<task>-<preset>[-<source>]`."""
     preset = "tiny" if quick else "default"
-    workdir = RUNS_DIR / f"{task}-{preset}"
+    name = f"{task}-{preset}" + (f"-{_slug(source)}" if source else "")
+    workdir = RUNS_DIR / name
     record = workdir / "bench_run.json"
     if not record.exists():
-        command = [sys.executable, "-m", "pipelines", "train", "--task", task,
+        data = ["--data", source] if source else []
+        command = [sys.executable, "-m", "pipelines", "train", "--task", task, *data,
                    "--preset", preset, "--workdir", str(workdir)]  # fmt: skip
         workdir.mkdir(parents=True, exist_ok=True)
         seconds, rss = _child(command, workdir / "train.log")
         record.write_text(json.dumps({"seconds": seconds, "peak_rss_mb": rss}) + "\n")
     facts = json.loads(record.read_text())
     return Run(workdir, facts["seconds"], facts["peak_rss_mb"])
+
+
+def _slug(source: str) -> str:
+    """A folder name for a data source.
+
+    Example:
+    >>> _slug("anki:../shared/data/tatoeba-eng-fra")
+    'anki-shared-data-tatoeba-eng-fra'
+    """
+    return "-".join(part for part in re.split(r"[^A-Za-z0-9_]+", source) if part)
 
 
 def _child(command: list[str], log: Path) -> tuple[float, float]:

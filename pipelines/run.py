@@ -223,17 +223,23 @@ def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
 def _keep_average(model: keras.Model, epochs: EpochWeights, val: tf.data.Dataset,
                   callbacks: list, selection: tuple[str, str], best: Path) -> None:  # fmt: skip
     """The mean of the last epochs' weights replaces the best checkpoint when it scores
-    better on the selection figure (checkpoint averaging, `train.average_last`)."""
+    better on the selection figure (checkpoint averaging, `train.average_last`).
+
+    Both are scored in `model` itself, its weights swapped: a task's scorer may be
+    bound to the model its callbacks were made for (a traced translator, say)."""
     monitor, mode = selection
     scorer = next((c.score for c in callbacks if getattr(c, "name", None) == monitor),
                   lambda m: m.evaluate(val, verbose=0, return_dict=True)["loss"])  # fmt: skip
     count = epochs.average(model)
+    mean_weights = model.get_weights()
     averaged = scorer(model)
-    kept = scorer(keras.saving.load_model(best, safe_mode=True))
+    model.set_weights(keras.saving.load_model(best, safe_mode=True).get_weights())
+    kept = scorer(model)
     better = averaged < kept if mode == "min" else averaged > kept
     print(f"mean of the last {count} epochs' weights: {monitor} {averaged:.4f}, the best "
           f"epoch's {kept:.4f}: {'the mean' if better else 'the best epoch'} is kept")  # fmt: skip
     if better:
+        model.set_weights(mean_weights)
         with atomic.replacing(best) as tmp:
             model.save(tmp)
 

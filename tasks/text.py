@@ -260,3 +260,15 @@ def generate(decoder, memory, summary, max_length: int, beam_size: int, alpha: f
         banned_ids=(PAD, START, UNK),
         no_repeat_ngram=no_repeat_ngram,
     )
+
+
+def reference_streams(references: list[list[str]]) -> list[list]:
+    """Per-output reference lists (any number each) as sacrebleu's reference streams,
+    `None` where an output has fewer references than the most.
+
+    Example:
+    >>> reference_streams([["a", "b"], ["c"]])
+    [['a', 'c'], ['b', None]]
+    """
+    width = max((len(r) for r in references), default=1)
+    return [[r[k] if k < len(r) else None for r in references] for k in range(width)]

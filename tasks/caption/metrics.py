@@ -8,8 +8,9 @@ from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.rouge.rouge import Rouge
 
 # What the COCO evaluation's tokenizer (Stanford PTBTokenizer, `-lowerCase`) drops.
-PUNCTUATIONS = {"''", "'", "``", "`", "(", ")", "{", "}", "[", "]", ".", "?", "!", ",", ":",
-                "-", "--", "...", ";", '"'}  # fmt: skip
+PUNCTUATIONS = {"''", "'", "``", "`", ".", "?", "!", ",", ":", "-", "--", "...", ";", '"'}
+# Brackets it keeps, as PTB escapes lower-cased (pycocoevalcap drops only "-LRB-" & co.).
+BRACKETS = {"(": "-lrb-", ")": "-rrb-", "{": "-lcb-", "}": "-rcb-", "[": "-lsb-", "]": "-rsb-"}
 _TOKENS = re.compile(
     r"n't\b|'(?:s|re|ve|ll|d|m)\b"  # clitics split off as PTB does: "do n't", "dog 's"
     r"|\.\.\.|--|[^\w\s'-]|'"  # punctuation, one token each
@@ -24,12 +25,12 @@ def coco_tokens(caption: str) -> str:
 
     Example:
     >>> coco_tokens("A dog's toy, on a black-and-white (checked) rug.")
-    "a dog 's toy on a black-and-white checked rug"
+    "a dog 's toy on a black-and-white -lrb- checked -rrb- rug"
     >>> coco_tokens("Two men don't SMILE ! We cannot .")
     "two men do n't smile we can not"
     """
     tokens = _TOKENS.findall(caption.lower())
-    return " ".join(t for t in tokens if t not in PUNCTUATIONS)
+    return " ".join(BRACKETS.get(t, t) for t in tokens if t not in PUNCTUATIONS)
 
 
 def coco_scores(references: list[list[str]], hypotheses: list[str]) -> dict:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import sacrebleu
 import tensorflow as tf
 
 from common import atomic
@@ -192,9 +193,10 @@ class CaptionTask:
         """Beam-search captions of `split`, scored as the COCO evaluation scores them:
         BLEU-1..4, CIDEr-D and ROUGE-L (`tasks/caption/metrics.py`).
 
-        Beside them: the scores of a model that ignores the image, which can do no
-        better than one caption for every image; we take the most frequent training
-        caption.
+        Beside them: sacrebleu's corpus BLEU, lower-cased, against the references as
+        written (`sacrebleu_lc`, a figure comparable across tools), and the scores of a
+        model that ignores the image, which can do no better than one caption for every
+        image; we take the most frequent training caption.
         """
         (examples,) = sources.load(self.cfg.data, (split,)).values()
         captioner = self.captioner(model)
@@ -204,8 +206,13 @@ class CaptionTask:
             out = captioner.pixels(batch)["caption"].numpy()
             outputs += [c.decode("utf-8") for c in out]
         references = [e.captions for e in examples]
-        scores = metrics.coco_scores(references, outputs)
-        blind_scores = metrics.coco_scores(references, [self.blind] * len(examples))
+        blind = [self.blind] * len(examples)
+        scores, blind_scores = (
+            {**metrics.coco_scores(references, captions),
+             "sacrebleu_lc": sacrebleu.BLEU(lowercase=True).corpus_score(
+                 captions, text.reference_streams(references)).score}
+            for captions in (outputs, blind)
+        )  # fmt: skip
         self._plot(self.full_model(model), examples[:12], outputs[:12])
         return {
             "split": split,

@@ -17,7 +17,6 @@ from tasks.base import (
     local_files,
     local_splits,
     parse_source,
-    random_split,
     read_text,
     split_sizes,
 )
@@ -28,7 +27,8 @@ SOURCES = {
     "toy_pairs": "generated English -> Toy pairs with source trees (default)",
     "anki": "anki:PATH, a Tatoeba/Anki tab-separated file (source, target[, attribution]), "
     "or a folder of such train*, val* and test* files",
-    "files": "files:SRC,TGT, two aligned text files, one sentence a line",
+    "files": "files:SRC,TGT, two aligned text files, one sentence a line, or two folders "
+    "of such train*, val* and test* files with the same names",
     "tfds": "tfds:NAME[/CONFIG], a TFDS translation set, e.g. tfds:ted_hrlr_translate/pt_to_en",
 }
 
@@ -48,8 +48,9 @@ def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Pair]]:
     if kind == "anki":
         parts = local_splits(Path(arg), read_anki, cfg.seed, key=_source)
     else:
-        src, _, tgt = arg.partition(",")
-        parts = random_split(read_parallel(Path(src), Path(tgt)), cfg.seed, key=_source)
+        src, tgt = _parallel_paths(arg)
+        parts = local_splits(src, lambda path: read_parallel(path, _target_of(path, src, tgt)),
+                             cfg.seed, key=_source)  # fmt: skip
     return {name: parts[name] for name in splits}
 
 
@@ -59,8 +60,26 @@ def files(cfg) -> list[Path]:
     if kind == "anki" and arg:
         return local_files(Path(arg))
     if kind == "files" and arg:
-        return [Path(p) for p in arg.split(",")]
+        src, tgt = _parallel_paths(arg)
+        return [f for path in local_files(src) for f in (path, _target_of(path, src, tgt))]
     return []
+
+
+def _parallel_paths(arg: str) -> tuple[Path, Path]:
+    """`files:SRC,TGT`: two files, or two folders of split files."""
+    src, _, tgt = arg.partition(",")
+    if not tgt:
+        raise DataError(f"data source 'files' needs two paths: {SOURCES['files']}")
+    src, tgt = Path(src), Path(tgt)
+    if src.is_dir() != tgt.is_dir():
+        raise DataError(f"files:{arg}: give two files or two folders, not one of each")
+    return src, tgt
+
+
+def _target_of(path: Path, src: Path, tgt: Path) -> Path:
+    """The target file aligned with source file `path`: `tgt` itself, or the file of
+    the same name in the target folder."""
+    return tgt / path.name if src.is_dir() else tgt
 
 
 def _source(pair: Pair) -> str:

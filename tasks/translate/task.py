@@ -130,7 +130,7 @@ class TranslateTask:
         each epoch: what `selection` follows."""
         groups = _grouped(self.val, self._input)
         inputs = list(groups)[: self.cfg.data.val_sentences]
-        references = _streams([groups[i] for i in inputs])
+        references = text.reference_streams([groups[i] for i in inputs])
         translator = self.translator(model)
 
         def bleu(model: keras.Model) -> float:
@@ -150,7 +150,7 @@ class TranslateTask:
         references (the headline, as the field reports), and lower-cased beside."""
         (pairs,) = sources.load(self.cfg.data, (split,)).values()
         groups = _grouped(pairs, self._input)
-        inputs, references = list(groups), _streams(list(groups.values()))
+        inputs, references = list(groups), text.reference_streams(list(groups.values()))
         translator = self.translator(model)
         hypotheses = _translations(translator.beam, inputs)
         scores = {}
@@ -241,17 +241,6 @@ def _grouped(pairs: list[Pair], key) -> dict[str, list[str]]:
     for pair in pairs:
         targets.setdefault(key(pair), []).append(pair.target)
     return targets
-
-
-def _streams(references: list[list[str]]) -> list[list]:
-    """Per-input reference lists as sacrebleu's reference streams (`None` pads).
-
-    Example:
-    >>> _streams([["a", "b"], ["c"]])
-    [['a', 'c'], ['b', None]]
-    """
-    width = max((len(r) for r in references), default=1)
-    return [[r[k] if k < len(r) else None for r in references] for k in range(width)]
 
 
 def _translations(signature, inputs: list[str]) -> list[str]:

@@ -1,5 +1,6 @@
 """The tiny caption preset through the real CLI, and its SavedModel in a fresh process."""
 
+import csv
 import io
 import json
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import sacrebleu
 import tensorflow as tf
 from PIL import Image
 
@@ -73,6 +75,22 @@ def test_train_writes_metrics_and_pictures(tiny_run):
     for key in ("bleu1", "bleu4", "cider", "rouge_l"):
         assert metrics[key] == round(scores[key], 4), key
         assert metrics[f"blind_{key}"] == round(blind[key], 4), key
+    streams = [[r[k] for r in references] for k in range(5)]  # five references an image
+    bleu = sacrebleu.BLEU(lowercase=True).corpus_score([c.decode() for c in captions], streams)
+    assert metrics["sacrebleu_lc"] == round(bleu.score, 4)
+
+
+def test_the_best_checkpoint_is_the_best_validation_cider(tiny_run):
+    """Selection follows CIDEr-D of captions, not the loss: the checkpoint kept is the
+    epoch of the highest `val_cider`, and scoring it again gives that CIDEr-D."""
+    with open(tiny_run / "history.csv") as f:
+        ciders = [float(row["val_cider"]) for row in csv.DictReader(f)]
+    assert len(ciders) == 3
+    job = run.load_run(tiny_run)
+    job.val = sources.load(job.cfg.data, ("val",))["val"]
+    model = keras.saving.load_model(tiny_run / run.CHECKPOINT, safe_mode=True)
+    (score,) = job.callbacks(model)
+    assert score.score(model) == pytest.approx(max(ciders), abs=1e-6)
 
 
 def test_predict_and_a_fresh_process_agree_with_evaluation(tiny_run, test_images, tmp_path):

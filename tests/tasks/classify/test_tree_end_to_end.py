@@ -77,8 +77,16 @@ def test_eval_and_export_of_a_listops_run_generate_no_training_trees(tmp_path, m
 
 
 def test_listops_lstm_reads_the_flattened_tree(tmp_path):
-    workdir, metrics = train_tiny(tmp_path, "listops", "encoder=bilstm")
+    """Trained on expressions of at most 20 tokens, it is tested on every length, and
+    the accuracy on the longer ones is reported apart."""
+    workdir, metrics = train_tiny(tmp_path, "listops", "encoder=bilstm", "trees.max_length=20")
     assert metrics["examples"] == 40
+    test = run.load_run(workdir).modality.load(("test",)).splits["test"]
+    longer = [listops.length_and_depth(x)[0] > 20 for x in test.x]
+    labels = [line.split("\t")[1] for line in run.predict(workdir / "export", list(test.x))]
+    right = [label == str(y) for label, y, long in zip(labels, test.y, longer, strict=True) if long]
+    assert metrics["longer_examples"] == sum(longer) > 0
+    assert metrics["longer_accuracy"] == pytest.approx(np.mean(right), abs=1e-4)
     out = _reload(workdir / "export", {"good": ["( ( ( [MAX 2 ) 9 ) ] )"]}, tmp_path)
     assert out["good"]["valid"] == [True] and out["good"]["label"][0] in "0123456789"
 

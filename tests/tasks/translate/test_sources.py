@@ -122,6 +122,27 @@ def test_parallel_files(tmp_path):
         sources.read_parallel(src, tgt)
 
 
+def test_parallel_folders_keep_their_splits(tmp_path):
+    """`files:EN,FR`: two folders of split files, aligned by name; a file missing on
+    one side, or a file beside a folder, is an error naming it."""
+    for lang in ("en", "fr"):
+        (tmp_path / lang).mkdir()
+        for name, count in (("train.txt", 8), ("val.txt", 2), ("test.txt", 3)):
+            lines = [f"{lang} {name} {i}" for i in range(count)]
+            (tmp_path / lang / name).write_text("\n".join(lines) + "\n")
+    splits = _load(f"files:{tmp_path / 'en'},{tmp_path / 'fr'}")
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [8, 2, 3]
+    last = splits["test"][2]
+    assert (last.source, last.target) == ("en test.txt 2", "fr test.txt 2")
+    config = DataConfig(source=f"files:{tmp_path / 'en'},{tmp_path / 'fr'}")
+    assert len(sources.files(config)) == 6
+    (tmp_path / "fr" / "val.txt").unlink()
+    with pytest.raises(DataError, match="val.txt: no such file"):
+        _load(f"files:{tmp_path / 'en'},{tmp_path / 'fr'}")
+    with pytest.raises(DataError, match="two files or two folders"):
+        _load(f"files:{tmp_path / 'en'},{tmp_path / 'fr' / 'test.txt'}")
+
+
 def test_unknown_source_lists_the_known_ones():
     with pytest.raises(DataError, match="(?s)unknown data source 'europarl'.*anki.*tfds"):
         _load("europarl")
