@@ -75,6 +75,7 @@ def test_layers_must_be_positive_whatever_the_encoder():
         EncoderConfig(encoder="treelstm", layers=0)
 
 
+@pytest.mark.slow
 def test_one_catalog_entry_adds_an_encoder_to_every_task(gru, tmp_path):
     """Registering `gru` is all it takes: translate and classify (text) train, evaluate
     and export with it through the real pipeline."""

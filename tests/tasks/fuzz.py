@@ -7,6 +7,7 @@ The hypothesis profile (deterministic, no deadline) is set in `tests/conftest.py
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,8 +115,12 @@ def tree_reference(row: bytes, labelled: bool, arity: int | None, max_tokens: in
 
 
 def fresh_folder(tmp_path: Path) -> Path:
-    """A new empty folder under `tmp_path`: one per hypothesis example."""
-    return Path(tempfile.mkdtemp(dir=tmp_path))
+    """A new empty folder under `tmp_path`, one per hypothesis example; the previous
+    examples' are removed, so that a long `make fuzz` keeps one example's files (up
+    to a few megabytes), not every one's."""
+    for old in tmp_path.glob("example-*"):
+        shutil.rmtree(old)
+    return Path(tempfile.mkdtemp(prefix="example-", dir=tmp_path))
 
 
 def read_or_error(read, *paths: Path) -> tuple[object, int | None]:

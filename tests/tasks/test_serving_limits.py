@@ -16,6 +16,8 @@ from PIL import Image
 from tests.tasks.caption.test_fuzz_serving import lying_png
 from tests.tasks.fuzz import export_tiny
 
+pytestmark = pytest.mark.slow  # exports served in fresh processes: `make test-all`
+
 REQUEST = """
 import importlib, json, pathlib, sys
 import tensorflow as tf

@@ -17,6 +17,8 @@ from pipelines import cli, run
 from tasks.caption import metrics as caption_metrics
 from tasks.caption import sources
 
+pytestmark = pytest.mark.slow  # tiny runs end to end: `make test-all`
+
 RELOAD = """
 import importlib.util, json, pathlib, sys
 import tensorflow as tf

@@ -43,6 +43,7 @@ def train_tiny(tmp_path, data, *settings):
     return workdir, json.loads((workdir / "metrics.json").read_text())["test"]
 
 
+@pytest.mark.slow
 def test_video_trains_exports_and_serves_any_clip_size(tmp_path):
     workdir, metrics = train_tiny(tmp_path, "moving_shapes")
     assert {"accuracy", "macro_f1", "per_class", "majority_accuracy"} <= set(metrics)

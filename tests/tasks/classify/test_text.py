@@ -91,6 +91,7 @@ def test_tfds_imdb_reviews_goes_through_the_same_path():
     assert isinstance(data.splits["train"].x[0], str)
 
 
+@pytest.mark.slow
 def test_chinese_characters_train_export_and_serve_raw_strings(tmp_path):
     """Character tokens need no segmenter; the export takes raw strings, any strings."""
     path = tmp_path / "reviews.tsv"

@@ -40,6 +40,7 @@ def _reload(export, batches: dict, tmp_path) -> dict:
     return json.loads(out.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     workdir, metrics = train_tiny(tmp_path, "listops", "encoder=treelstm")
     job = run.load_run(workdir)
@@ -63,6 +64,7 @@ def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     assert lines[1] == "( 1\tinvalid input: unbalanced brackets\t0.000"
 
 
+@pytest.mark.slow
 def test_eval_and_export_of_a_listops_run_generate_no_training_trees(tmp_path, monkeypatch):
     """Export needs nothing but the trained run; eval makes only the held-out trees."""
     workdir, metrics = train_tiny(tmp_path, "listops", "encoder=treelstm")
@@ -76,6 +78,7 @@ def test_eval_and_export_of_a_listops_run_generate_no_training_trees(tmp_path, m
     assert drawn == [40, 40 + 40]  # the tiny preset's val trees, then its test trees
 
 
+@pytest.mark.slow
 def test_listops_lstm_reads_the_flattened_tree(tmp_path):
     """Trained on expressions of at most 20 tokens, it is tested on every length, and
     the accuracy on the longer ones is reported apart."""
@@ -91,6 +94,7 @@ def test_listops_lstm_reads_the_flattened_tree(tmp_path):
     assert out["good"]["valid"] == [True] and out["good"]["label"][0] in "0123456789"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["fine", "binary"])
 def test_sst_every_node_supervised_with_frozen_pretrained_vectors(tmp_path, mode):
     folder = write_sst(tmp_path / "sst", SST_LINES * 8)
@@ -123,6 +127,7 @@ def _nary_tree(rng: np.random.Generator, depth: int) -> tuple[str, int]:
     return f"({label} {' '.join(k[0] for k in kids)})", label
 
 
+@pytest.mark.slow
 def test_child_sum_learns_a_function_of_any_number_of_children(tmp_path, capsys):
     """Dependency-shaped trees (a node has 1-4 children) in SST's bracketed format:
     the Child-Sum cell reads them; the binary N-ary cell refuses them by file and line."""

@@ -13,6 +13,8 @@ import tensorflow as tf
 from pipelines import cli, run
 from tasks.translate import sources
 
+pytestmark = pytest.mark.slow  # tiny runs end to end: `make test-all`
+
 RELOAD = """
 import importlib.util, json, sys
 import tensorflow as tf
@@ -182,7 +184,6 @@ def test_rerun_with_another_config_is_refused(tiny_run, capsys):
     assert "holds a run with a different task or config" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_a_tiny_anki_file_trains_evaluates_and_exports(tmp_path):
     lines = [f"I see {n} cats.\tJe vois {n} chats." for n in range(40)]
     (tmp_path / "fra.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -206,7 +207,6 @@ def test_default_workdir_names():
     )
 
 
-@pytest.mark.slow
 def test_tree_to_sequence_trains_on_gold_trees_and_serves_raw_trees(tmp_path):
     workdir = tmp_path / "run"
     glove = tmp_path / "vectors.txt"
