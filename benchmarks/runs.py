@@ -49,8 +49,8 @@ def _slug(source: str) -> str:
     """A folder name for a data source.
 
     Example:
-    >>> _slug("anki:../shared/data/tatoeba-eng-fra")
-    'anki-shared-data-tatoeba-eng-fra'
+    >>> _slug("anki:../corpora/tatoeba-eng-fra")
+    'anki-corpora-tatoeba-eng-fra'
     """
     return "-".join(part for part in re.split(r"[^A-Za-z0-9_]+", source) if part)
 
