@@ -17,6 +17,7 @@ class TrainConfig:
 
     epochs: int = 20
     batch_size: int = 64
+    length_pool: int = 16  # text: batches of like length, sorted within runs of this many (1: off)
     optimizer: str = "adam"  # adam | adagrad (Tai et al. 2015 train Tree-LSTMs with it)
     learning_rate: float = 1e-3
     lr_schedule: str = "constant"  # constant | cosine: to 5% of it over `epochs` epochs
@@ -31,7 +32,7 @@ class TrainConfig:
     average_last: int = 0  # also try the mean of the last N epochs' weights (0: off)
 
     def __post_init__(self):
-        counts = ("epochs", "batch_size", "steps_per_execution", "backup_steps")
+        counts = ("epochs", "batch_size", "length_pool", "steps_per_execution", "backup_steps")
         for name in counts:
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be 1 or more, got {getattr(self, name)}")

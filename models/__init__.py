@@ -1,6 +1,7 @@
 """Shared Keras layers: sequence and tree encoders and their catalog, the attentional
 decoder and its searches, the image encoder."""
 
+from models.additive_attention import AdditiveAttention
 from models.attention_decoder import AttentionDecoder
 from models.char_ngram_embedding import CharNgramEmbedding
 from models.child_sum_tree_lstm import ChildSumTreeLSTM
@@ -13,6 +14,7 @@ from models.tree_encoder import TreeEncoder
 from models.word_dropout import WordDropout
 
 __all__ = [
+    "AdditiveAttention",
     "AttentionDecoder",
     "CharNgramEmbedding",
     "ChildSumTreeLSTM",

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from models import decoding
+from models.additive_attention import AdditiveAttention
 
 ATTENTION_KINDS = ("bahdanau", "luong")
 
@@ -92,7 +93,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.key_proj = keras.layers.Dense(units, use_bias=False, name="key_proj")
         if attention == "bahdanau":
             self.query_proj = keras.layers.Dense(units, use_bias=False, name="query_proj")
-            self.attention = keras.layers.AdditiveAttention(name="attention")
+            self.attention = AdditiveAttention(name="attention")
         else:
             self.query_proj = None
             self.attention = keras.layers.Attention(name="attention")

@@ -231,6 +231,30 @@ def teacher_batch(targets: tf.RaggedTensor):
     return full[:, :-1].to_tensor(), full[:, 1:].to_tensor()
 
 
+def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int):
+    """Batches of example indices of like length: `order` (a shuffled order of
+    indices) is read `pool` batches' worth at a time, each sorted by `lengths[i]`
+    (stably) and cut into batches, shortest first. A batch then pads to little more
+    than its own examples' length, and the epoch has as many batches as
+    `order.batch(batch_size)`; `pool=1` is that plain batching.
+
+    Example:
+    >>> order = tf.data.Dataset.from_tensor_slices([0, 1, 2, 3, 4, 5, 6])
+    >>> lengths = [5, 1, 5, 1, 3, 3, 2]
+    >>> [b.numpy().tolist() for b in length_batches(order, lengths, 2, pool=3)]
+    [[1, 3], [4, 5], [0, 2], [6]]
+    """
+    lengths = tf.constant(lengths)
+
+    def sorted_batches(run):  # (<= pool * batch_size,) indices
+        run = tf.gather(run, tf.argsort(tf.gather(lengths, run), stable=True))
+        return tf.data.Dataset.from_tensor_slices(run).batch(batch_size)
+
+    if pool == 1:
+        return order.batch(batch_size)
+    return order.batch(batch_size * pool).flat_map(sorted_batches)
+
+
 def padding_weights(target_out):
     """Per-token loss weights: 0 on padding, 1 elsewhere."""
     return tf.cast(target_out != PAD, tf.float32)

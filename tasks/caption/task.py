@@ -99,15 +99,14 @@ class CaptionTask:
         gather of images (or cached features) and captions per batch."""
         ids, owner = self._caption_ids(split, examples)  # (pairs, T) ragged, (pairs,)
         inputs = self._inputs(examples)  # each (images, ...)
-        pairs = tf.data.Dataset.range(len(owner))
+        pairs, pool = tf.data.Dataset.range(len(owner)), 1
         if split == "train":  # a new seeded order each epoch (one draw per iterator)
             pairs = pairs.shuffle(len(owner), seed=self.cfg.train.seed)
+            pool = self.cfg.train.length_pool
         owner = tf.constant(owner)
-        return (
-            pairs.batch(self.cfg.train.batch_size)
-            .map(lambda i: _pairs(inputs, ids, tf.gather(owner, i), i))
-            .prefetch(tf.data.AUTOTUNE)
-        )
+        batches = text.length_batches(pairs, ids.row_lengths(), self.cfg.train.batch_size, pool)
+        batches = batches.map(lambda i: _pairs(inputs, ids, tf.gather(owner, i), i))
+        return batches.prefetch(tf.data.AUTOTUNE)
 
     def _caption_ids(self, split: str, examples: list[Example]):
         """The usable captions' ids `(pairs, T)` and the image each belongs to `(pairs,)`."""

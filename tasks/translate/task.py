@@ -107,8 +107,11 @@ class TranslateTask:
             ds = ds.padded_batch(batch, padding_values=((0, -1), 0, 0))
         else:  # shuffled indices, then one gather and pad per batch, not a map per pair
             source = tf.ragged.boolean_mask(source, keep)
-            ds = self._shuffled(tf.data.Dataset.range(len(kept)), split, len(kept))
-            ds = ds.batch(batch).map(lambda i: _padded_pairs(source, target, i))
+            order = self._shuffled(tf.data.Dataset.range(len(kept)), split, len(kept))
+            pool = self.cfg.train.length_pool if split == "train" else 1
+            lengths = target.row_lengths() * (limit + 1) + source.row_lengths()  # target first
+            ds = text.length_batches(order, lengths, batch, pool)
+            ds = ds.map(lambda i: _padded_pairs(source, target, i))
         return ds.map(_with_weights).prefetch(tf.data.AUTOTUNE)
 
     def _shuffled(self, ds: tf.data.Dataset, split: str, count: int) -> tf.data.Dataset:
