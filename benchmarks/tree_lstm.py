@@ -11,12 +11,27 @@ and weights). Level-batched: the same `NaryTreeLSTM` given one tree at a time.
 Targets (issue 5): the batched Tree-LSTM takes no longer than the LSTM, and at least
 20x less than per-tree processing, node by node (the issue's "one tree or one node
 at a time"). Both for trees of any length and for expressions of at most 100 tokens.
+
+With `DGL_PYTHON` set, one more row times the batched Tree-LSTM people use in the
+PyTorch world on the same trees: DGL's `tree_lstm` example (`benchmarks/
+dgl_tree_lstm.py`), the same full training step with Adam, run by that interpreter.
+DGL cannot share this environment: its last release on PyPI (2.1) needs PyTorch 2.2,
+built against NumPy 1, and TensorFlow 2.21 needs NumPy 2. So `DGL_PYTHON` names a
+Python that has `dgl`, `torch` and NumPy 1 (README, "Benchmarks"); without it the
+row is left out.
 """
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import dgl_tree_lstm
 from benchmarks.report import Row
 from benchmarks.timing import seconds
 from models import NaryTreeLSTM
@@ -163,9 +178,10 @@ def _case(name: str, size: int, units: int, max_length: int | None, repeats: int
     per_tree = {way: seconds(_per_tree_step(_tree_model(units), expressions, labels, nodes),
                              per_tree_repeats)
                 for way, nodes in ((NODE_BY_NODE, True), (LEVEL_BATCHED, False))}  # fmt: skip
+    case = f"ListOps {name}, {size} trees, hidden {units}"
+    peers = _dgl_rows(case, tokens, children, labels, units, repeats, batched)
     n_words = float(tf.reduce_sum(tf.cast(words != 0, tf.float32)))
     n_nodes = float(tf.reduce_sum(tf.cast(NaryTreeLSTM.node_mask(children), tf.float32)))
-    case = f"ListOps {name}, {size} trees, hidden {units}"
     versus = {}
     for way, time in per_tree.items():
         versus |= {f"{way} step s": time, f"x vs {way}": time / batched,
@@ -180,7 +196,32 @@ def _case(name: str, size: int, units: int, max_length: int | None, repeats: int
             f"x vs {NODE_BY_NODE} >= 20", per_tree[NODE_BY_NODE] >= 20 * batched,
             note=f"target against {NODE_BY_NODE}, the issue's per-tree processing; "
                  f"{LEVEL_BATCHED} is this layer given one tree at a time"),
+        *peers,
     ]  # fmt: skip
+
+
+def _dgl_rows(case: str, tokens, children, labels, units: int, repeats: int,
+              batched: float) -> list[Row]:  # fmt: skip
+    """The DGL row (see the module docstring), or none without `DGL_PYTHON`."""
+    python = os.environ.get("DGL_PYTHON")
+    if not python:
+        return []
+    counts = NaryTreeLSTM.node_mask(children).numpy().sum(axis=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = Path(tmp) / "trees.npz"
+        np.savez(trees, tokens=tokens.numpy(), children=children.numpy(), counts=counts,
+                 labels=labels.numpy())  # fmt: skip
+        command = [python, "-m", dgl_tree_lstm.__name__, str(trees), str(units),
+                   str(len(VOCABULARY) + 2), str(repeats)]  # fmt: skip
+        root = Path(dgl_tree_lstm.__file__).parents[1]  # the project: `benchmarks` imports
+        out = subprocess.run(command, capture_output=True, text=True, cwd=root)
+    if out.returncode:
+        raise RuntimeError(f"DGL_PYTHON={python}: {' '.join(command[1:])} failed:\n"
+                           f"{out.stderr[-2000:]}")  # fmt: skip
+    peer = json.loads(out.stdout.splitlines()[-1])
+    return [Row("tree_lstm", f"{case}: Tree-LSTM vs DGL's tree_lstm",
+                {"DGL step s": peer["seconds"], "x vs DGL": peer["seconds"] / batched},
+                "x vs DGL >= 1", peer["seconds"] >= batched, note=peer["versions"])]  # fmt: skip
 
 
 def run(quick: bool = False) -> list[Row]:

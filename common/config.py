@@ -17,7 +17,8 @@ class TrainConfig:
 
     epochs: int = 20
     batch_size: int = 64
-    length_pool: int = 16  # text: batches of like length, sorted within runs of this many (1: off)
+    length_pool: int = 16  # caption, translate: like lengths batch together, sorted in runs
+    # of this many batches of the shuffled order (1: off; README "Speed")
     optimizer: str = "adam"  # adam | adagrad (Tai et al. 2015 train Tree-LSTMs with it)
     learning_rate: float = 1e-3
     lr_schedule: str = "constant"  # constant | cosine: to 5% of it over `epochs` epochs

@@ -241,8 +241,9 @@ def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int):
     Example:
     >>> order = tf.data.Dataset.from_tensor_slices([0, 1, 2, 3, 4, 5, 6])
     >>> lengths = [5, 1, 5, 1, 3, 3, 2]
-    >>> [b.numpy().tolist() for b in length_batches(order, lengths, 2, pool=3)]
-    [[1, 3], [4, 5], [0, 2], [6]]
+    >>> batches = length_batches(order, lengths, 2, pool=3)
+    >>> [b.numpy().tolist() for b in batches], int(batches.cardinality())
+    ([[1, 3], [4, 5], [0, 2], [6]], 4)
     """
     lengths = tf.constant(lengths)
 
@@ -252,7 +253,11 @@ def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int):
 
     if pool == 1:
         return order.batch(batch_size)
-    return order.batch(batch_size * pool).flat_map(sorted_batches)
+    batches = order.batch(batch_size * pool).flat_map(sorted_batches)
+    count = int(order.cardinality())  # flat_map loses it; Keras' epochs and steps use it
+    if count < 0:
+        return batches
+    return batches.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
 
 
 def padding_weights(target_out):
