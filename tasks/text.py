@@ -231,12 +231,14 @@ def teacher_batch(targets: tf.RaggedTensor):
     return full[:, :-1].to_tensor(), full[:, 1:].to_tensor()
 
 
-def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int):
+def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int,
+                   seed: int = 0):  # fmt: skip
     """Batches of example indices of like length: `order` (a shuffled order of
     indices) is read `pool` batches' worth at a time, each sorted by `lengths[i]`
-    (stably) and cut into batches, shortest first. A batch then pads to little more
-    than its own examples' length, and the epoch has as many batches as
-    `order.batch(batch_size)`; `pool=1` is that plain batching.
+    (stably) and cut into batches, which come in an order shuffled with `seed` (not
+    shortest first: the length of a batch does not follow its place). A batch then
+    pads to little more than its own examples' length, and the epoch has as many
+    batches as `order.batch(batch_size)`; `pool=1` is that plain batching.
 
     Example:
     >>> order = tf.data.Dataset.from_tensor_slices([0, 1, 2, 3, 4, 5, 6])
@@ -249,7 +251,8 @@ def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int):
 
     def sorted_batches(run):  # (<= pool * batch_size,) indices
         run = tf.gather(run, tf.argsort(tf.gather(lengths, run), stable=True))
-        return tf.data.Dataset.from_tensor_slices(run).batch(batch_size)
+        batches = tf.data.Dataset.from_tensor_slices(run).batch(batch_size)
+        return batches.shuffle(pool, seed=seed)
 
     if pool == 1:
         return order.batch(batch_size)

@@ -104,7 +104,8 @@ class CaptionTask:
             pairs = pairs.shuffle(len(owner), seed=self.cfg.train.seed)
             pool = self.cfg.train.length_pool
         owner = tf.constant(owner)
-        batches = text.length_batches(pairs, ids.row_lengths(), self.cfg.train.batch_size, pool)
+        batches = text.length_batches(pairs, ids.row_lengths(), self.cfg.train.batch_size, pool,
+                                      self.cfg.train.seed)  # fmt: skip
         batches = batches.map(lambda i: _pairs(inputs, ids, tf.gather(owner, i), i))
         return batches.prefetch(tf.data.AUTOTUNE)
 

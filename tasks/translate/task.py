@@ -110,7 +110,7 @@ class TranslateTask:
             order = self._shuffled(tf.data.Dataset.range(len(kept)), split, len(kept))
             pool = self.cfg.train.length_pool if split == "train" else 1
             lengths = target.row_lengths() * (limit + 1) + source.row_lengths()  # target first
-            ds = text.length_batches(order, lengths, batch, pool)
+            ds = text.length_batches(order, lengths, batch, pool, self.cfg.train.seed)
             ds = ds.map(lambda i: _padded_pairs(source, target, i))
         return ds.map(_with_weights).prefetch(tf.data.AUTOTUNE)
 

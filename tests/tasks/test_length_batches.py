@@ -18,7 +18,7 @@ def test_every_example_once_in_as_many_batches_as_plain_batching():
         got = _batches(lengths, 64, pool)
         assert len(got) == 16  # ceil(1000 / 64)
         assert sorted(i for batch in got for i in batch) == list(range(1000))
-        assert all(len(batch) == 64 for batch in got[:-1])
+        assert sorted(map(len, got))[1:] == [64] * 15  # one short batch, anywhere
 
 
 def test_batches_of_like_length_pad_much_less():
