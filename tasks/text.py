@@ -236,7 +236,8 @@ def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int,
     """Batches of example indices of like length: `order` (a shuffled order of
     indices) is read `pool` batches' worth at a time, each sorted by `lengths[i]`
     (stably) and cut into batches, which come in an order shuffled with `seed` (not
-    shortest first: the length of a batch does not follow its place). A batch then
+    shortest first: the length of a batch does not follow its place; a stateless
+    shuffle, the same whatever TensorFlow's global seed). A batch then
     pads to little more than its own examples' length, and the epoch has as many
     batches as `order.batch(batch_size)`; `pool=1` is that plain batching.
 
@@ -245,14 +246,17 @@ def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int,
     >>> lengths = [5, 1, 5, 1, 3, 3, 2]
     >>> batches = length_batches(order, lengths, 2, pool=3)
     >>> [b.numpy().tolist() for b in batches], int(batches.cardinality())
-    ([[1, 3], [4, 5], [0, 2], [6]], 4)
+    ([[0, 2], [1, 3], [4, 5], [6]], 4)
     """
     lengths = tf.constant(lengths)
 
     def sorted_batches(run):  # (<= pool * batch_size,) indices
         run = tf.gather(run, tf.argsort(tf.gather(lengths, run), stable=True))
-        batches = tf.data.Dataset.from_tensor_slices(run).batch(batch_size)
-        return batches.shuffle(pool, seed=seed)
+        count = (tf.size(run, tf.int64) + batch_size - 1) // batch_size
+        places = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[seed, 0])
+        return tf.data.Dataset.from_tensor_slices(places).map(
+            lambda i: run[i * batch_size : (i + 1) * batch_size]
+        )
 
     if pool == 1:
         return order.batch(batch_size)
