@@ -49,7 +49,7 @@ $(addprefix export-,$(TASKS)): export-%: $(STAMP)
 	$(PY) -m pipelines export $(call run_of,$*) $(ARGS)
 
 $(addprefix predict-,$(TASKS)): predict-%: $(STAMP)
-	$(PY) -m pipelines predict $(call run_of,$*) $(ARGS) $(if $(INPUT),$(INPUT),-)
+	$(PY) -m pipelines predict $(call run_of,$*) $(ARGS) $(if $(INPUT),$(INPUT),--input -)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" -q

@@ -51,10 +51,8 @@ def _served(task: str, quick: bool):
     cfg = dataclasses.replace(job.cfg, decode=dataclasses.replace(job.cfg.decode, beam_size=BEAM))
     beam = type(job)(cfg, done.workdir)
     beam.restore()
-    out = done.workdir / f"export-beam{BEAM}"
-    if not out.exists():
-        pipeline.export(done.workdir, out, beam)
-    return tf.saved_model.load(str(out)), beam.serving_inputs("test")
+    export = pipeline.export(done.workdir, done.workdir / f"export-beam{BEAM}", beam)
+    return tf.saved_model.load(str(export)), beam.serving_inputs("test")
 
 
 def _caller(signature):

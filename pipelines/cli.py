@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from common.errors import UserError
+from pipelines import inference
 from tasks import TASKS, get_task
 
 
@@ -52,12 +53,19 @@ def _parser() -> argparse.ArgumentParser:
         else:
             cmd.add_argument("--out", type=Path, help="default WORKDIR/export")
 
-    predict = sub.add_parser("predict", help="run an exported SavedModel on raw inputs")
+    predict = sub.add_parser(
+        "predict", help="run an exported SavedModel on raw inputs: one JSON line each"
+    )
     _run_location(predict)
-    predict.add_argument("--model", type=Path, help="export directory (default WORKDIR/export)")
+    predict.add_argument("--model", type=Path,
+                         help="an export, or a folder of numbered versions (the latest is "
+                              "read); default WORKDIR/export")  # fmt: skip
     predict.add_argument("--n-best", type=int, default=1, metavar="K",
                          help="translate: the K best translations of each input")  # fmt: skip
-    predict.add_argument("inputs", nargs="*", default=["-"], help="sentences or paths; - = stdin")
+    predict.add_argument("--input", metavar="FILE", help="inputs, a line each ('-': stdin)")
+    predict.add_argument("--out", type=Path, metavar="FILE", help="JSON lines (default stdout)")
+    predict.add_argument("--batch-size", type=int, default=inference.BATCH_SIZE)
+    predict.add_argument("inputs", nargs="*", help="sentences, trees, texts or paths")
     return parser
 
 
@@ -98,7 +106,13 @@ def main(argv: list[str] | None = None) -> None:
             run.export(_workdir(args, run), args.out)
         else:
             model = args.model or _workdir(args, run) / "export"
-            print("\n".join(run.predict(model, args.inputs, args.n_best)))
+            failed = inference.run(model, args.inputs, args.input, args.out, args.n_best,
+                                   args.batch_size)  # fmt: skip
+            if failed:
+                shown = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
+                print(f"error: {len(failed)} input(s) refused, their records say why: "
+                      f"line {shown} of the output", file=sys.stderr)  # fmt: skip
+                sys.exit(2)
     except (UserError, OSError) as err:  # what the user can act on; OSError: a disk
         # that is full, a file not allowed. Anything else is a bug: its traceback shows.
         print(f"error: {err}", file=sys.stderr)

@@ -1,13 +1,13 @@
-"""Train, evaluate, export and predict for any registered task.
+"""Train, evaluate and export for any registered task (predict: `pipelines.inference`).
 
 The run directory (`runs/<task>-<data>/` by default) holds `config.json`,
 `checkpoints/best.keras`, `backup/` (resume state), `logs/` (TensorBoard),
-`history.csv`, `metrics.json`, `plots/*.png`, `vocab/` and `export/`.
+`history.csv`, `metrics.json`, `plots/*.png`, `vocab/` and `export/<version>/`.
 """
 
 import contextlib
 import functools
-import importlib
+import hashlib
 import json
 import re
 import sys
@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from common import atomic
 from common.errors import UserError
-from pipelines import cudnn, distribution, settings
+from pipelines import cudnn, distribution, settings, versions
 from pipelines.backup import Backup
 from pipelines.best_checkpoint import BestCheckpoint
 from pipelines.epoch_average import EpochWeights
@@ -321,34 +321,43 @@ def _print_metrics(workdir: Path, metrics: dict) -> None:
 
 
 def export(workdir: Path, out: Path | None = None, job=None, model=None) -> Path:
-    """Writes the SavedModel atomically: a half-written export never replaces a good
-    one, and only an export of this project is ever replaced."""
+    """Writes the SavedModel as a new numbered version under `out` (default
+    `WORKDIR/export`: `export/1/`, `export/2/`, ...) and returns its folder. The version
+    appears whole or not at all; none is ever replaced. When the latest version is
+    already the export of this checkpoint and config, it is kept and returned."""
     workdir = Path(workdir)
     out = Path(out or workdir / "export")
     if job is None:  # a command of its own: it takes the run
         with RunDirectory(workdir).lock():
             return export(workdir, out, load_run(workdir))
-    _check_replaceable(out)
+    identity = _export_identity(workdir, job)  # `model`, when given, is the checkpoint's
+    found = versions.versions(out)
+    if found and identity and read_json(found[max(found)] / versions.MARK).get("of") == identity:
+        print(f"{found[max(found)]} is already the export of this checkpoint")
+        return found[max(found)]
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     imports = job.export_imports
-    with atomic.replacing(out) as staging:
+    target = versions.next_version(out)
+    with atomic.replacing(target) as staging:
         job.export(model, staging)
-        meta = {"task": job.name, "imports": imports}
-        (staging / "pipeline.json").write_text(json.dumps(meta) + "\n")
+        meta = {"task": job.name, "imports": imports, "of": identity,
+                "config": settings.to_dict(job.cfg)}  # fmt: skip
+        (staging / versions.MARK).write_text(json.dumps(meta) + "\n")
         if imports:
             (staging / "README.txt").write_text(_loading_note(imports))
-    print(f"exported {job.name} SavedModel to {out}")
-    return out
+    print(f"exported {job.name} SavedModel to {target}")
+    return target
 
 
-def _check_replaceable(out: Path) -> None:
-    """Refuses to replace a folder that is not an export of this project."""
-    real = out.resolve()
-    if real.exists() and not (real.is_dir() and (real / "pipeline.json").is_file()
-                              and (real / "saved_model.pb").is_file()):  # fmt: skip
-        raise UserError(f"{out} exists and is not an export of this project (no "
-                        f"pipeline.json and saved_model.pb): refusing to replace it; "
-                        f"give --out a new folder")  # fmt: skip
+def _export_identity(workdir: Path, job) -> str | None:
+    """SHA-256 of the best checkpoint's bytes and the config: what an export is made
+    of (None without a checkpoint)."""
+    checkpoint = workdir / CHECKPOINT
+    if not checkpoint.is_file():
+        return None
+    digest = hashlib.sha256(checkpoint.read_bytes())
+    digest.update(json.dumps(settings.to_dict(job.cfg), sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _loading_note(imports: dict) -> str:
@@ -361,26 +370,3 @@ def _loading_note(imports: dict) -> str:
              "    served = tf.saved_model.load(PATH)", "",
              "Without the import, loading fails: \"Op type not registered ...\"."]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def predict(model_dir: Path, inputs: list[str], n_best: int = 1) -> list[str]:
-    """Runs an exported SavedModel on raw inputs (`-` reads lines from stdin); `n_best`
-    asks a text generator for its best hypotheses."""
-    model_dir = Path(model_dir)
-    meta = model_dir / "pipeline.json"
-    if not meta.exists():
-        raise UserError(f"{meta} not found: is {model_dir} an export of this project?")
-    record = read_json(meta)
-    task_cls = get_task(record["task"])
-    if inputs == ["-"]:
-        inputs = [line.rstrip("\n") for line in sys.stdin]
-    if not inputs:
-        raise UserError("predict needs at least one input (or '-' to read stdin)")
-    for module in record.get("imports", {}):
-        importlib.import_module(module)  # registers the ops the graph uses
-    served = tf.saved_model.load(str(model_dir))
-    if n_best == 1:
-        return task_cls.predict(served, inputs)
-    if "nbest" not in served.signatures:
-        raise UserError(f"--n-best: a {record['task']} export gives one answer per input")
-    return task_cls.predict(served, inputs, n_best)

@@ -65,8 +65,11 @@ class Task(Protocol):
 
     def data_files(self) -> list[Path]: ...  # the local files the source reads (fingerprinted)
 
+    # One batch of raw inputs (sentences, file paths) -> per input the served
+    # signature's outputs, JSON-ready, or {"error": why} for one that was refused;
+    # `cfg` is the config the export was trained with.
     @staticmethod
-    def predict(served, inputs: list[str]) -> list[str]: ...
+    def predict(served, cfg, inputs: list[str], n_best: int = 1) -> list[dict]: ...
 
 
 def read_text(path: Path) -> str:

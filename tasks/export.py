@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -42,3 +43,27 @@ def at_least_one(x, axes: tuple[int, ...] = (0,)):
     shape = tf.shape(x)
     more = [tf.maximum(1 - shape[a], 0) if a in axes else 0 for a in range(x.shape.rank)]
     return tf.pad(x, [[0, m] for m in more], constant_values=tf.zeros([], x.dtype))
+
+
+def json_rows(outputs: dict) -> list[dict]:
+    """A signature's outputs for a batch (name -> `(batch, ...)` tensor) -> one dict per
+    row that `json.dumps` takes: strings decoded as UTF-8, arrays as lists, floats at
+    the shortest repr that reads back to the same float32.
+
+    Example:
+    >>> json_rows({"label": tf.constant([b"cat", b"dog"]), "p": tf.constant([[0.1, 0.9]] * 2)})
+    [{'label': 'cat', 'p': [0.1, 0.9]}, {'label': 'dog', 'p': [0.1, 0.9]}]
+    """
+    columns = {name: np.asarray(value) for name, value in outputs.items()}
+    count = len(next(iter(columns.values()))) if columns else 0
+    return [{name: _json(column[i]) for name, column in columns.items()} for i in range(count)]
+
+
+def _json(value):
+    if isinstance(value, np.ndarray):
+        return [_json(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.floating):
+        return float(str(value))
+    return value.item() if isinstance(value, np.generic) else value

@@ -18,9 +18,11 @@ from tasks.caption.config import PRESETS, CaptionConfig
 from tasks.caption.model import encode
 from tasks.caption.serving import Captioner
 from tasks.caption.sources import Example
+from tasks.export import json_rows
 from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
+NOT_AN_IMAGE = "not a readable image (JPEG, PNG, GIF or BMP) within data.max_pixels"
 
 
 class CaptionTask:
@@ -254,20 +256,23 @@ class CaptionTask:
         return [tf.io.encode_png(e.image).numpy() for e in examples]
 
     @staticmethod
-    def predict(served, inputs: list[str]) -> list[str]:
-        """Captions image files with a loaded SavedModel: `path<TAB>caption<TAB>score`."""
-        missing = [p for p in inputs if not Path(p).is_file()]
-        if missing:
-            raise DataError(f"no such image file: {', '.join(missing)}")
-        encoded = tf.constant([Path(p).read_bytes() for p in inputs])
-        out = served.signatures["serving_default"](images=encoded)
-        bad = [p for p, valid in zip(inputs, out["valid"].numpy(), strict=True) if not valid]
-        if bad:
-            raise DataError(f"not a readable image (JPEG, PNG, GIF or BMP): {', '.join(bad)}")
-        return [
-            f"{p}\t{c.decode('utf-8')}\t{s:.3f}"
-            for p, c, s in zip(inputs, out["caption"].numpy(), out["score"].numpy(), strict=True)
-        ]
+    def predict(served, cfg, inputs: list[str], n_best: int = 1) -> list[dict]:
+        """Captions one batch of image files with a loaded SavedModel: per file its
+        `caption` and `score`, or `{"error": why}` for one that cannot be read or is
+        not an image the export takes."""
+        rows: list[dict] = [{}] * len(inputs)
+        encoded, read = [], []
+        for i, path in enumerate(inputs):
+            try:
+                encoded.append(Path(path).read_bytes())
+                read.append(i)
+            except OSError as err:
+                rows[i] = {"error": f"{path}: {err.strerror or err}"}
+        if encoded:
+            out = served.signatures["serving_default"](images=tf.constant(encoded))
+            for i, row in zip(read, json_rows(out), strict=True):
+                rows[i] = row if row.pop("valid") else {"error": f"{inputs[i]}: {NOT_AN_IMAGE}"}
+        return rows
 
 
 def _blind_caption(examples: list[Example]) -> str:

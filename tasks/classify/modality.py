@@ -46,7 +46,7 @@ class Modality(Protocol):
     (`models.encoders.SEQUENCES`: steps and mask; `TREES`: node features, children
     and leaf mask). `serve(model, batch)`
     is the served computation: raw input of `signature` to probabilities `(B, C)`,
-    `valid` `(B,)` and extra outputs; `read_inputs` turns command-line inputs (paths,
+    `valid` `(B,)` and extra outputs; `read_input` turns a command-line input (paths,
     strings) into one such input each.
     """
 
@@ -72,7 +72,7 @@ class Modality(Protocol):
 
     def serve(self, model, batch) -> tuple: ...
 
-    def read_inputs(self, inputs: list[str]): ...
+    def read_input(self, given: str) -> np.ndarray: ...
 
     def report(self, model, examples: Examples, predicted: np.ndarray, majority: int) -> dict:
         """What this modality adds to the evaluation of `examples` (baselines, breakdowns,

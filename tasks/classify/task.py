@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from common import atomic
-from common.errors import ConfigError
+from common.errors import ConfigError, DataError
 from models import encoders
 from tasks import plots
 from tasks.base import SPLITS, Splits
@@ -16,7 +16,7 @@ from tasks.classify import modalities
 from tasks.classify.config import PRESETS, ClassifyConfig
 from tasks.classify.modality import Examples
 from tasks.classify.scores import classification_scores
-from tasks.export import endpoint, write_saved_model
+from tasks.export import endpoint, json_rows, write_saved_model
 from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
@@ -173,22 +173,26 @@ class ClassifyTask:
         return list(self.modality.load((split,)).splits[split].x)
 
     @staticmethod
-    def predict(served, inputs: list[str]) -> list[str]:
-        """Labels command-line inputs with a loaded SavedModel: clip folders (video),
-        CSV files (series: their last window), trees or texts as given.
-        One `input<TAB>label<TAB>probability` line each."""
+    def predict(served, cfg: ClassifyConfig, inputs: list[str], n_best: int = 1) -> list[dict]:
+        """Labels one batch of inputs with a loaded SavedModel: clip folders (video),
+        CSV files (series: their last window), trees or texts as given. Per input the
+        signature's outputs (`label`, `probabilities` in class order, the modality's
+        extras), or `{"error": why}` for one that could not be read or was refused."""
         fn = served.signatures["serving_default"]
-        ((name, spec),) = fn.structured_input_signature[1].items()
-        read = modalities.for_input(name).read_inputs(inputs, spec)
-        lines = [""] * len(inputs)
-        shapes: dict[tuple, list[int]] = {}  # inputs of one shape run as one batch
-        for i, x in enumerate(read):
-            shapes.setdefault(x.shape, []).append(i)
-        for rows in shapes.values():
-            out = fn(**{name: tf.constant(np.stack([read[i] for i in rows]))})
-            errors = out["error"].numpy() if "error" in out else [b""] * len(rows)
-            for i, label, error, p in zip(rows, out["label"].numpy(), errors,
-                                          out["probabilities"].numpy(), strict=True):  # fmt: skip
-                shown = label.decode() or "invalid input" + (f": {error.decode()}" if error else "")
-                lines[i] = f"{inputs[i]}\t{shown}\t{p.max():.3f}"
-        return lines
+        (name,) = fn.structured_input_signature[1]
+        modality = modalities.for_input(name)(cfg, Path())
+        rows: list[dict] = [{}] * len(inputs)
+        shapes: dict[tuple, list[tuple[int, np.ndarray]]] = {}  # one shape runs as one batch
+        for i, given in enumerate(inputs):
+            try:
+                x = modality.read_input(given)
+            except DataError as err:
+                rows[i] = {"error": str(err)}
+                continue
+            shapes.setdefault(x.shape, []).append((i, x))
+        for group in shapes.values():
+            out = fn(**{name: tf.constant(np.stack([x for _, x in group]))})
+            for (i, _), row in zip(group, json_rows(out), strict=True):
+                why = f"invalid input: {row.pop('error', '')}".rstrip(": ")
+                rows[i] = row if row.pop("valid") else {"error": why}
+        return rows

@@ -11,6 +11,7 @@ import tensorflow_text as tf_text
 from common.errors import ConfigError, DataError, UserError
 from tasks import plots, text, trees
 from tasks.base import SPLITS, Splits
+from tasks.export import json_rows
 from tasks.translate import model as seq2seq
 from tasks.translate import sources, tokenizers
 from tasks.translate.config import PRESETS, TranslateConfig
@@ -214,27 +215,19 @@ class TranslateTask:
         return [self._input(p) for p in pairs]
 
     @staticmethod
-    def predict(served, inputs: list[str], n_best: int = 1) -> list[str]:
-        """Translates with a loaded SavedModel: one `translation<TAB>score` line each,
-        or with `n_best` > 1 the `n_best` best, `rank<TAB>translation<TAB>score` lines
-        after each input's. Inputs are sentences, or parse trees for a tree encoder."""
-        name = "nbest" if n_best > 1 else "serving_default"
-        fn = served.signatures[name]
+    def predict(served, cfg, inputs: list[str], n_best: int = 1) -> list[dict]:
+        """Translates one batch with a loaded SavedModel: per input its `translation`
+        and `score`, or with `n_best` > 1 its `n_best` best `translations` and their
+        `scores`. Inputs are sentences, or parse trees for a tree encoder."""
+        fn = served.signatures["nbest" if n_best > 1 else "serving_default"]
         out = fn(**{next(iter(fn.structured_input_signature[1])): tf.constant(inputs)})
         if n_best == 1:
-            return [f"{t.decode('utf-8')}\t{s:.3f}" for t, s in
-                    zip(out["translation"].numpy(), out["score"].numpy(), strict=True)]  # fmt: skip
+            return json_rows(out)
         beams = out["translations"].shape[1]
         if n_best > beams:
             raise UserError(f"--n-best {n_best}: this export's beam keeps {beams} hypotheses "
-                             f"(decode.beam_size)")  # fmt: skip
-        lines = []
-        for given, found, scores in zip(inputs, out["translations"].numpy(),
-                                        out["scores"].numpy(), strict=True):  # fmt: skip
-            lines.append(given)
-            ranked = zip(found[:n_best], scores[:n_best], strict=True)
-            lines += [f"{k}\t{t.decode('utf-8')}\t{s:.3f}" for k, (t, s) in enumerate(ranked, 1)]
-        return lines
+                            f"(decode.beam_size)")  # fmt: skip
+        return json_rows({name: value[:, :n_best] for name, value in out.items()})
 
 
 def _grouped(pairs: list[Pair], key) -> dict[str, list[str]]:

@@ -89,4 +89,4 @@ def test_one_catalog_entry_adds_an_encoder_to_every_task(gru, tmp_path):
         model = keras.saving.load_model(workdir / run.CHECKPOINT, safe_mode=True)
         assert config["model"]["encoder"] == "gru"
         assert isinstance(model.get_layer("encoder"), GRUEncoder)
-        assert (workdir / "export" / "saved_model.pb").exists()
+        assert (workdir / "export" / "1" / "saved_model.pb").exists()

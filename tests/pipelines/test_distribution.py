@@ -107,7 +107,7 @@ def test_mirrored_and_two_workers_follow_the_one_device_run(tmp_path):
     assert _rows(tmp_path / "workers") == pytest.approx(one_device, rel=1e-5)
     assert not list((tmp_path / "workers").glob("worker-*"))
     loaded = subprocess.run([sys.executable, "-I", "-c", RELOAD,
-                             str(tmp_path / "workers" / "export")],
+                             str(tmp_path / "workers" / "export" / "1")],
                             env=_env(), capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert loaded.stdout.split()[-1] == "1"

@@ -15,6 +15,7 @@ from PIL import Image
 from common import atomic
 from pipelines import cli, run
 from pipelines.best_checkpoint import BestCheckpoint
+from pipelines.inference import predict
 
 ROOT = Path(__file__).parents[2]
 HOLD = """
@@ -45,20 +46,28 @@ def _cli(args: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def test_export_replaces_only_an_export_of_this_project(trained, tmp_path, capsys):
+def test_export_writes_a_new_version_and_never_into_other_files(trained, tmp_path, capsys):
     keep = tmp_path / "Documents"
     keep.mkdir()
     (keep / "letter.txt").write_text("dear")
     for target in (keep, trained):  # a user's folder; the run itself
         code, err = _cli(["export", "--workdir", str(trained), "--out", str(target)], capsys)
-        assert code == 2 and "is not an export of this project" in err
-    assert (keep / "letter.txt").read_text() == "dear" and (trained / "config.json").exists()
-    # an export is replaced, also through a symbolic link, leaving no temporary
+        assert code == 2 and "which are not numbered exports of this project" in err
+    assert sorted(p.name for p in keep.iterdir()) == ["letter.txt"]
+    assert (trained / "config.json").exists()
+    # a single export of the layout before versions is kept, and the error says what to do
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "pipeline.json").write_text("{}")
+    code, err = _cli(["export", "--workdir", str(trained), "--out", str(old)], capsys)
+    assert code == 2 and f"move it to {old.resolve()}/1" in err
+    assert os.listdir(old) == ["pipeline.json"]
+    # through a symbolic link, a version goes where the link points, leaving no temporary
     (tmp_path / "link").symlink_to(trained / "export")
     assert _cli(["export", "--workdir", str(trained), "--out", str(tmp_path / "link")],
                 capsys)[0] == 0  # fmt: skip
-    assert (tmp_path / "link").is_symlink() and (trained / "export" / "saved_model.pb").exists()
-    assert not list(trained.glob(f"{atomic.PREFIX}*")) and not list(tmp_path.glob(".partial*"))
+    assert (tmp_path / "link").is_symlink() and os.listdir(trained / "export") == ["1"]
+    assert not list(trained.rglob(f"{atomic.PREFIX}*")) and not list(tmp_path.glob(".partial*"))
 
 
 def test_a_second_process_is_refused_and_a_dead_ones_lock_taken_over(trained, tmp_path, capsys):
@@ -176,5 +185,5 @@ def test_predict_reads_each_clip_on_its_own(trained, tmp_path):
         folders[-1].mkdir()
         for t in range(frames):
             Image.fromarray(np.full((20, 20, 3), 25 * t, "uint8")).save(folders[-1] / f"{t}.png")
-    alone = [run.predict(trained / "export", [str(f)])[0] for f in folders]
-    assert run.predict(trained / "export", [str(f) for f in folders]) == alone
+    alone = [next(predict(trained / "export", [str(f)])) for f in folders]
+    assert list(predict(trained / "export", [str(f) for f in folders])) == alone

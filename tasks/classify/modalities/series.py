@@ -128,20 +128,16 @@ class Series:
         last = np.where(examples.previous >= 0, examples.y[examples.previous], majority)
         return {"same_as_last_accuracy": float(np.mean(examples.y == last))}
 
-    @staticmethod
-    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
-        """The last `days` rows of each CSV (one ticker each), float32 `(days, 5)`."""
-        days = spec.shape[1]
-        out = []
-        for path in map(Path, paths):
-            tickers = ohlcv.read(path)
-            if len(tickers) != 1:
-                raise DataError(f"{path}: predict labels one ticker a file, found {len(tickers)}")
-            ((_, table),) = tickers.values()
-            if len(table) < days:
-                raise DataError(f"{path}: {len(table)} rows, the model needs {days}")
-            out.append(table[-days:].astype("float32"))
-        return out
+    def read_input(self, given: str) -> np.ndarray:
+        """The last `days` rows of a CSV (one ticker), float32 `(days, 5)`."""
+        days, path = self.series.window, Path(given)
+        tickers = ohlcv.read(path)
+        if len(tickers) != 1:
+            raise DataError(f"{path}: predict labels one ticker a file, found {len(tickers)}")
+        ((_, table),) = tickers.values()
+        if len(table) < days:
+            raise DataError(f"{path}: {len(table)} rows, the model needs {days}")
+        return table[-days:].astype("float32")
 
 
 def _ohlcv_splits(path: Path, series: SeriesConfig) -> dict[str, Examples]:

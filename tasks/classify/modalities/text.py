@@ -131,10 +131,9 @@ class Text:
         """Nothing more than the task's scores."""
         return {}
 
-    @staticmethod
-    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
-        """Texts given on the command line (or stdin, a line each), as they are."""
-        return [np.array(given, dtype=object) for given in inputs]
+    def read_input(self, given: str) -> np.ndarray:
+        """A text given on the command line (or a line of a file), as it is."""
+        return np.array(given, dtype=object)
 
 
 def read(path: Path, seed: int) -> tuple[dict[str, Examples], tuple[str, ...]]:

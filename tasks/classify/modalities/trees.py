@@ -292,10 +292,9 @@ class Trees:
                 out["longer_accuracy"] = float(np.mean(predicted[longer] == examples.y[longer]))
         return out
 
-    @staticmethod
-    def read_inputs(inputs: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
-        """Trees given as text on the command line (or stdin), as they are."""
-        return [np.array(given, dtype=object) for given in inputs]
+    def read_input(self, given: str) -> np.ndarray:
+        """A tree given as text on the command line (or a line of a file), as it is."""
+        return np.array(given, dtype=object)
 
 
 def _as_binary(fine):

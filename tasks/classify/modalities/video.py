@@ -1,4 +1,4 @@
-"""Video clips: generated moving shapes, folders of frames, TFDS video sets.
+"""Video clips: generated moving shapes, folders of frames, video files, TFDS video sets.
 
 Clips are `(frames, size, size, 3)` uint8, `video.frames` frames taken evenly over
 each clip and resized to `video.frame_size`. The front end is a per-frame CNN
@@ -7,13 +7,14 @@ each clip and resized to `video.frame_size`. The front end is a per-frame CNN
 """
 
 import dataclasses
+import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from common.errors import DataError
 from models import ImageEncoder, encoders
@@ -24,6 +25,7 @@ from tasks.classify.modality import Data, Examples
 from tasks.export import at_least_one
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # what `videos:` reads (PyAV)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Video:
     sources = {
         "moving_shapes": "generated clips of moving, growing and shrinking shapes (default)",
         "frames": "frames:DIR, a folder DIR/<class>/<clip>/<frame>.jpg of extracted frames",
+        "videos": "videos:DIR, a folder DIR/<class>/<clip>.avi|.mp4 (UCF101's own layout)",
         "tfds": "tfds:NAME, a TFDS video set with 'video' and 'label', e.g. tfds:ucf101",
     }
     tfds_feature = "video"  # a TFDS set with this feature is read by this modality
@@ -83,18 +86,20 @@ class Video:
             return _tfds(arg, data.seed, video.frames, video.frame_size, splits)
         if not arg:
             raise DataError(f"data source {kind!r} needs a folder: {self.sources[kind]}")
-        clips, labels, classes = read_frames(Path(arg), video.frames, video.frame_size,
-                                             video.max_pixels)  # fmt: skip
+        read = read_videos if kind == "videos" else read_frames
+        clips, labels, classes = read(Path(arg), video.frames, video.frame_size, video.max_pixels)
         parts = random_split(list(range(len(labels))), data.seed)
         return Data(classes, {name: _examples(clips[parts[name]], labels[parts[name]])
                               for name in splits})  # fmt: skip
 
     def files(self) -> list[Path]:
-        """Every frame of a `frames:DIR` folder (none for generated or TFDS clips)."""
+        """Every frame of a `frames:DIR` folder, every clip of a `videos:DIR` one (none
+        for generated or TFDS clips)."""
         kind, arg = parse_source(self.cfg.data.source, self.sources)
-        if kind != "frames" or not Path(arg).is_dir():
+        if kind not in ("frames", "videos") or not Path(arg).is_dir():
             return []
-        return sorted(p for p in Path(arg).rglob("*") if p.suffix.lower() in SUFFIXES)
+        suffixes = VIDEO_SUFFIXES if kind == "videos" else SUFFIXES
+        return sorted(p for p in Path(arg).rglob("*") if p.suffix.lower() in suffixes)
 
     def prepare(self, train: Examples) -> None:
         """Nothing is fitted to the training clips."""
@@ -156,20 +161,21 @@ class Video:
         """Nothing more than the task's scores."""
         return {}
 
-    @staticmethod
-    def read_inputs(paths: list[str], spec: tf.TensorSpec) -> list[np.ndarray]:
-        """Folders of frames -> one uint8 `(frames, height, width, 3)` clip each.
-
-        Frames are read in file-name order and resized to the first frame's size.
-        """
-        videos = []
-        for folder in map(Path, paths):
-            files = sorted(p for p in folder.glob("*") if p.suffix.lower() in SUFFIXES)
-            if not files:
-                raise DataError(f"{folder}: no frames ({', '.join(SUFFIXES)}) in this folder")
-            size = Image.open(files[0]).size
-            videos.append(np.stack([_frame(p, size) for p in files]))
-        return videos
+    def read_input(self, given: str) -> np.ndarray:
+        """A folder of frames or a video file -> a uint8 `(frames, size, size, 3)` clip,
+        read as training reads it: `video.frames` frames taken evenly (a short clip
+        repeats frames), resized to `video.frame_size`."""
+        path, video = Path(given), self.video
+        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+            return read_video(path, video.frames, video.frame_size)
+        if not path.is_dir():
+            raise DataError(f"{path}: neither a folder of frames nor a video file "
+                            f"({', '.join(VIDEO_SUFFIXES)})")  # fmt: skip
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
+        if not files:
+            raise DataError(f"{path}: no frames ({', '.join(SUFFIXES)}) in this folder")
+        return np.stack([images.load(files[i], video.frame_size, video.max_pixels)
+                         for i in _evenly_np(len(files), video.frames)])  # fmt: skip
 
 
 def _examples(x: np.ndarray, y: np.ndarray) -> Examples:
@@ -180,14 +186,6 @@ def _evenly(length, count: int):
     """`count` indices spread evenly over `length` (a tensor), first and last included."""
     last = tf.cast(length - 1, tf.float32)
     return tf.cast(tf.round(tf.linspace(0.0, last, count)), tf.int32)
-
-
-def _frame(path: Path, size: tuple[int, int]) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB").resize(size))
-    except OSError as err:
-        raise DataError(f"{path}: not a readable image ({err})") from None
 
 
 def read_frames(folder: Path, frames: int, size: int, max_pixels: int):
@@ -209,10 +207,92 @@ def read_frames(folder: Path, frames: int, size: int, max_pixels: int):
             paths = sorted(p for p in clip.iterdir() if p.suffix.lower() in SUFFIXES)
             if len(paths) < frames:
                 raise DataError(f"{clip}: {len(paths)} frames, need at least video.frames={frames}")
-            picks = np.linspace(0, len(paths) - 1, frames).round().astype(int)
-            clips.append(np.stack([images.load(paths[i], size, max_pixels) for i in picks]))
+            clips.append(np.stack([images.load(paths[i], size, max_pixels)
+                                   for i in _evenly_np(len(paths), frames)]))  # fmt: skip
             labels.append(label)
     return np.stack(clips), np.array(labels), classes
+
+
+def read_videos(folder: Path, frames: int, size: int, max_pixels: int | None = None):
+    """`DIR/<class>/<clip>.avi|.mp4|...` -> clips `(n, frames, size, size, 3)`, labels,
+    classes: each file decoded (`read_video`, several at once), `frames` frames taken
+    evenly over it. Files of other suffixes are not clips (UCF101 has none)."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    classes = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
+    if not classes:
+        raise DataError(f"{folder}: no class folders (expected DIR/<class>/<clip>.avi)")
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        clips = sorted(p for p in (folder / name).iterdir()
+                       if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)  # fmt: skip
+        if not clips:
+            raise DataError(f"{folder / name}: no video files ({', '.join(VIDEO_SUFFIXES)})")
+        files += clips
+        labels += [label] * len(clips)
+    with ThreadPoolExecutor(os.cpu_count()) as pool:  # FFmpeg decodes without the GIL
+        clips = list(pool.map(lambda path: read_video(path, frames, size), files))
+    return np.stack(clips), np.array(labels), classes
+
+
+def read_video(path: Path, frames: int, size: int) -> np.ndarray:
+    """A video file -> uint8 `(frames, size, size, 3)`: `frames` frames taken evenly
+    over the clip (a short one repeats frames), resized as `frames:` resizes a frame
+    file. Decoded with PyAV (FFmpeg); only the frames taken are kept, so a long clip
+    costs no more memory than a short one. A file FFmpeg cannot read is a `DataError`.
+
+    Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "clip.avi"
+    >>> write_video(path, np.zeros((10, 24, 32, 3), np.uint8))
+    >>> read_video(path, frames=4, size=16).shape
+    (4, 16, 16, 3)
+    """
+    import av  # the decoder: only video files need it
+
+    try:
+        with av.open(str(path)) as container:  # count first: demuxing decodes nothing
+            count = sum(1 for p in container.demux(video=0) if p.size)
+        if not count:
+            raise DataError(f"{path}: a video without frames")
+        picks = _evenly_np(count, frames)
+        wanted, kept = set(picks.tolist()), {}
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for i, frame in enumerate(container.decode(stream)):
+                if i in wanted:
+                    kept[i] = frame.to_ndarray(format="rgb24")
+                if i >= picks[-1]:
+                    break
+    except (av.FFmpegError, IndexError, ValueError) as err:
+        raise DataError(f"{path}: not a readable video ({err})") from None
+    if not kept:
+        raise DataError(f"{path}: no frame decodes")
+    last = max(kept)  # a container may count more packets than it decodes frames
+    clip = np.stack([kept.get(i, kept[last]) for i in picks])
+    return images.resize(tf.constant(clip), size).numpy()
+
+
+def write_video(path: Path, clip: np.ndarray, fps: int = 25) -> None:
+    """uint8 `(frames, height, width, 3)` -> a video file: lossless (`rawvideo`) in
+    `.avi`, MPEG-4 part 2 otherwise. For tests and generated data sets."""
+    import av
+
+    lossless = path.suffix.lower() == ".avi"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("rawvideo" if lossless else "mpeg4", rate=fps)
+        stream.height, stream.width = clip.shape[1:3]
+        stream.pix_fmt = "bgr24" if lossless else "yuv420p"
+        for pixels in clip:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def _evenly_np(length: int, count: int) -> np.ndarray:
+    """`count` indices spread evenly over `length`, first and last included (as
+    `_evenly` in the graph)."""
+    return np.linspace(0, length - 1, count).round().astype(int)
 
 
 def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...]) -> Data:

@@ -14,6 +14,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pipelines import cli, run
+from pipelines.inference import predict
 from tasks.caption import metrics as caption_metrics
 from tasks.caption import sources
 
@@ -60,7 +61,7 @@ def test_train_writes_metrics_and_pictures(tiny_run):
         "plots/attention_0.png",
         "plots/history.png",
         "vocab/captions.txt",
-        "export/saved_model.pb",
+        "export/1/saved_model.pb",
         "checkpoints/best.keras",
     ):
         assert (tiny_run / name).exists(), name  # fmt: skip
@@ -69,7 +70,7 @@ def test_train_writes_metrics_and_pictures(tiny_run):
     # The scores are the export's captions of the test images against their references.
     job = run.load_run(tiny_run)
     (test,) = sources.load(job.cfg.data, ("test",)).values()
-    served = tf.saved_model.load(str(tiny_run / "export")).signatures["serving_default"]
+    served = tf.saved_model.load(str(tiny_run / "export" / "1")).signatures["serving_default"]
     captions = served(images=tf.constant(job.serving_inputs("test")))["caption"].numpy()
     references = [e.captions for e in test]
     scores = caption_metrics.coco_scores(references, [c.decode() for c in captions])
@@ -97,21 +98,21 @@ def test_the_best_checkpoint_is_the_best_validation_cider(tiny_run):
 
 def test_predict_and_a_fresh_process_agree_with_evaluation(tiny_run, test_images, tmp_path):
     pngs, others = test_images
-    export = tiny_run / "export"
-    lines = run.predict(export, [str(p) for p in pngs + others])
+    records = list(predict(tiny_run / "export", [str(p) for p in pngs + others]))
     fresh = subprocess.run(
-        [sys.executable, "-I", "-c", RELOAD, str(export), *map(str, pngs + others)],
+        [sys.executable, "-I", "-c", RELOAD, str(tiny_run / "export" / "1"),
+         *map(str, pngs + others)],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     reloaded = json.loads(fresh.stdout.splitlines()[-1])
-    assert [line.split("\t", 1)[1] for line in lines] == [f"{c}\t{s:.3f}" for c, s in reloaded]
+    assert [[r["caption"], round(r["score"], 3)] for r in records] == reloaded
     # PNG is lossless, so the export sees the pixels evaluation saw: same captions.
     samples = json.loads((tiny_run / "metrics.json").read_text())["test"]["samples"]
-    assert [line.split("\t")[1] for line in lines[:3]] == [s["output"] for s in samples[:3]]
+    assert [r["caption"] for r in records[:3]] == [s["output"] for s in samples[:3]]
 
 
 def test_serving_flags_bad_bytes_and_captions_the_rest(tiny_run, test_images):
-    served = tf.saved_model.load(str(tiny_run / "export"))
+    served = tf.saved_model.load(str(tiny_run / "export" / "1"))
     good = test_images[0][0].read_bytes()
     truncated = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(
@@ -127,10 +128,26 @@ def test_serving_flags_bad_bytes_and_captions_the_rest(tiny_run, test_images):
     assert out["caption"].shape == (1,)
 
 
-def test_predict_names_a_missing_file(tiny_run, capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["predict", "--model", str(tiny_run / "export"), "nope.png"])
-    assert "no such image file: nope.png" in capsys.readouterr().err
+def test_predict_reports_bad_files_on_their_lines_and_goes_on(tiny_run, test_images, tmp_path,
+                                                             capsys):  # fmt: skip
+    good = [str(p) for p in test_images[0][:2]]
+    (tmp_path / "notes.png").write_text("not an image")
+    given = [good[0], "nope.png", str(tmp_path / "notes.png"), str(tmp_path), good[1]]
+    (tmp_path / "in.txt").write_text("\n".join(given) + "\n")
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["predict", "--model", str(tiny_run / "export"), "--batch-size", "2",
+                  "--input", str(tmp_path / "in.txt")])  # fmt: skip
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert stop.value.code == 2 and "3 input(s) refused" in err and "line 2, 3, 4 " in err
+    assert [r["input"] for r in records] == given
+    assert records[1] == {"input": "nope.png", "error": "nope.png: No such file or directory"}
+    assert records[2]["error"].endswith("not a readable image (JPEG, PNG, GIF or BMP) within "
+                                        "data.max_pixels")  # fmt: skip
+    assert records[3]["error"] == f"{tmp_path}: Is a directory"
+    assert [r["caption"] for r in records[::4]] == [
+        r["caption"] for r in predict(tiny_run / "export", good)
+    ]
 
 
 def test_a_tiny_flickr_folder_trains_evaluates_and_exports(tmp_path):
@@ -146,7 +163,8 @@ def test_a_tiny_flickr_folder_trains_evaluates_and_exports(tmp_path):
     (tmp_path / "captions.txt").write_text("\n".join(rows) + "\n")
     workdir = run.train("caption", f"folder:{tmp_path}", "tiny", (), tmp_path / "run")
     assert json.loads((workdir / "metrics.json").read_text())["test"]["images"] == 1
-    assert len(run.predict(workdir / "export", [str(tmp_path / "images" / "0.jpg")])) == 1
+    (record,) = predict(workdir / "export", [str(tmp_path / "images" / "0.jpg")])
+    assert set(record) == {"input", "caption", "score"}
 
 
 def test_cached_features_train_the_decoder_and_export_the_whole_captioner(tmp_path):
@@ -158,7 +176,8 @@ def test_cached_features_train_the_decoder_and_export_the_whole_captioner(tmp_pa
     job = run.load_run(workdir)
     image = sources.load(job.cfg.data, ("test",))["test"][0].image
     Image.fromarray(image).save(tmp_path / "scene.png")
-    caption = run.predict(workdir / "export", [str(tmp_path / "scene.png")])[0].split("\t")[1]
+    (record,) = predict(workdir / "export", [str(tmp_path / "scene.png")])
+    caption = record["caption"]
     samples = json.loads((workdir / "metrics.json").read_text())["test"]["samples"]
     assert caption == samples[0]["output"]
 

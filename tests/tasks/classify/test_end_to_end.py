@@ -10,6 +10,8 @@ import tensorflow as tf
 from PIL import Image
 
 from pipelines import cli, run
+from pipelines.inference import predict
+from pipelines.versions import latest
 from tests.tasks.classify.test_sources import HEADER
 
 RELOAD = """
@@ -56,19 +58,27 @@ def test_video_trains_exports_and_serves_any_clip_size(tmp_path):
         folders[-1].mkdir()
         for t, frame in enumerate(clip):
             Image.fromarray(frame).save(folders[-1] / f"{t:02d}.png")
-    lines = run.predict(workdir / "export", [str(f) for f in folders])
-    fresh = _reload(workdir / "export", clips, tmp_path)
-    assert [line.split("\t")[1] for line in lines] == fresh
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "00.png").write_bytes(b"not a png")
+    given = [str(folders[0]), str(tmp_path / "nowhere"), str(folders[1]),
+             str(tmp_path / "broken"), str(folders[2])]  # fmt: skip
+    records = list(predict(workdir / "export", given, batch_size=2))
+    assert [r["input"] for r in records] == given
+    assert "neither a folder of frames nor a video" in records[1]["error"]
+    assert "not a readable image" in records[3]["error"]
+    fresh = _reload(latest(workdir / "export"), clips, tmp_path)
+    assert [records[i]["label"] for i in (0, 2, 4)] == fresh
+    assert all(len(records[i]["probabilities"]) == len(job.classes) for i in (0, 2, 4))
     # Longer and larger clips are sampled and resized inside the graph.
     big = np.repeat(np.repeat(np.repeat(clips, 2, axis=1), 3, axis=2), 3, axis=3)
-    assert len(_reload(workdir / "export", big, tmp_path)) == 3
+    assert len(_reload(latest(workdir / "export"), big, tmp_path)) == 3
 
 
 def test_series_serving_flags_bad_windows_and_refuses_bad_shapes(tmp_path):
     workdir, metrics = train_tiny(tmp_path, "regimes")
     assert {"majority_accuracy", "same_as_last_accuracy"} <= set(metrics)
     assert (workdir / "plots" / "series.png").exists()
-    served = tf.saved_model.load(str(workdir / "export"))
+    served = tf.saved_model.load(str(latest(workdir / "export")))
     fn = served.signatures["serving_default"]
     good = np.full((12, 5), 100.0, np.float32)
     bad = [good.copy() for _ in range(4)]
@@ -84,7 +94,7 @@ def test_series_serving_flags_bad_windows_and_refuses_bad_shapes(tmp_path):
     job = run.load_run(workdir)
     windows = job.modality.load(("test",)).splits["test"].x[:4]
     in_process = [x.decode() for x in fn(windows=tf.constant(windows))["label"].numpy()]
-    assert _reload(workdir / "export", windows, tmp_path) == in_process
+    assert _reload(latest(workdir / "export"), windows, tmp_path) == in_process
 
 
 def test_a_small_ohlcv_csv_trains_evaluates_against_baselines_and_exports(tmp_path):
@@ -103,8 +113,8 @@ def test_a_small_ohlcv_csv_trains_evaluates_against_baselines_and_exports(tmp_pa
     assert (test.previous[3:] == np.arange(len(test.y) - 3)).all() and metrics["examples"] > 20
     last = np.where(test.previous >= 0, test.y[test.previous], majority)
     assert metrics["same_as_last_accuracy"] == round(float(np.mean(last == test.y)), 4)
-    line = run.predict(workdir / "export", [str(csv)])[0]
-    assert line.split("\t")[1] in ("down", "flat", "up")
+    (record,) = predict(workdir / "export", [str(csv)])
+    assert record["label"] in ("down", "flat", "up") and len(record["probabilities"]) == 3
 
 
 @pytest.mark.slow

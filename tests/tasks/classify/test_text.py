@@ -9,7 +9,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from common.errors import DataError
-from pipelines import run
+from pipelines.inference import predict
+from pipelines.versions import latest
 from tasks.classify.modalities import Text, for_source
 from tests.tasks.classify.data import load_data
 from tests.tasks.classify.test_end_to_end import train_tiny
@@ -102,9 +103,9 @@ def test_chinese_characters_train_export_and_serve_raw_strings(tmp_path):
     tokens = (workdir / "vocab" / "tokens.txt").read_text(encoding="utf-8").split()
     assert "好" in tokens and "差" in tokens
     texts = ["服务好", "味道差", "", "\udcff\udcfe坏", "好" * 5000]
-    here = [line.split("\t")[1] for line in run.predict(workdir / "export", texts[:2])]
+    here = [r["label"] for r in predict(workdir / "export", texts[:2])]
     out = subprocess.run(
-        [sys.executable, "-I", "-c", RELOAD, str(workdir / "export"),
+        [sys.executable, "-I", "-c", RELOAD, str(latest(workdir / "export")),
          json.dumps(texts, ensure_ascii=False)],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from pipelines import cli, run, settings
+from pipelines.inference import predict
+from pipelines.versions import latest
 from tasks import trees
 from tasks.classify import listops
 from tasks.classify.config import PRESETS
@@ -34,7 +36,7 @@ HOSTILE = ["", "( 1", "1 ) (", "( ( ) 1 )", "\udcff".encode("utf-8", "surrogatep
 
 def _reload(export, batches: dict, tmp_path) -> dict:
     out = subprocess.run(
-        [sys.executable, "-I", "-c", RELOAD, str(export), json.dumps(batches)],
+        [sys.executable, "-I", "-c", RELOAD, str(latest(export)), json.dumps(batches)],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.splitlines()[-1])
@@ -45,7 +47,7 @@ def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     workdir, metrics = train_tiny(tmp_path, "listops", "encoder=treelstm")
     job = run.load_run(workdir)
     test = job.modality.load(("test",)).splits["test"]
-    labels = [line.split("\t")[1] for line in run.predict(workdir / "export", list(test.x))]
+    labels = [r["label"] for r in predict(workdir / "export", list(test.x))]
     right = np.mean([label == str(y) for label, y in zip(labels, test.y, strict=True)])
     assert metrics["examples"] == 40 and metrics["accuracy"] == round(right, 4)
     trees = test.x[:6].tolist()
@@ -60,8 +62,10 @@ def test_listops_treelstm_exports_a_parser_that_never_crashes(tmp_path):
     assert bad["error"][:4] == ["empty tree", "unbalanced brackets", "unbalanced brackets",
                                 "empty brackets ()"]  # fmt: skip
     assert fresh["none"]["shape"] == [0, 10]
-    lines = run.predict(workdir / "export", [trees[0], "( 1"])
-    assert lines[1] == "( 1\tinvalid input: unbalanced brackets\t0.000"
+    records = list(predict(workdir / "export", [trees[0], "( 1"]))
+    assert records[0]["label"] == fresh["good"]["label"][0]
+    assert len(records[0]["probabilities"]) == 10
+    assert records[1] == {"input": "( 1", "error": "invalid input: unbalanced brackets"}
 
 
 @pytest.mark.slow
@@ -72,8 +76,8 @@ def test_eval_and_export_of_a_listops_run_generate_no_training_trees(tmp_path, m
     original = listops.generate
     monkeypatch.setattr(listops, "generate", lambda size, *a, **k: drawn.append(size)
                         or original(size, *a, **k))  # fmt: skip
-    run.export(workdir, tmp_path / "again")
-    assert drawn == [] and (tmp_path / "again" / "saved_model.pb").exists()
+    again = run.export(workdir, tmp_path / "again")
+    assert drawn == [] and (again / "saved_model.pb").exists() and again.name == "1"
     assert run.evaluate(workdir, "test")["accuracy"] == metrics["accuracy"]
     assert drawn == [40, 40 + 40]  # the tiny preset's val trees, then its test trees
 
@@ -86,7 +90,7 @@ def test_listops_lstm_reads_the_flattened_tree(tmp_path):
     assert metrics["examples"] == 40
     test = run.load_run(workdir).modality.load(("test",)).splits["test"]
     longer = [listops.length_and_depth(x)[0] > 20 for x in test.x]
-    labels = [line.split("\t")[1] for line in run.predict(workdir / "export", list(test.x))]
+    labels = [r["label"] for r in predict(workdir / "export", list(test.x))]
     right = [label == str(y) for label, y, long in zip(labels, test.y, longer, strict=True) if long]
     assert metrics["longer_examples"] == sum(longer) > 0
     assert metrics["longer_accuracy"] == pytest.approx(np.mean(right), abs=1e-4)

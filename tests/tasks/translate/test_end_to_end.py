@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import sacrebleu
 import tensorflow as tf
 
 from pipelines import cli, run
+from pipelines.inference import predict
 from tasks.translate import sources
 
 pytestmark = pytest.mark.slow  # tiny runs end to end: `make test-all`
@@ -81,8 +83,8 @@ def test_train_writes_the_run_directory(tiny_run):
         "plots/history.png",
         "plots/attention_0.png",
         "vocab/source.txt",
-        "export/saved_model.pb",
-        "export/pipeline.json",
+        "export/1/saved_model.pb",
+        "export/1/pipeline.json",
     ):
         assert (tiny_run / name).exists(), name
     assert any((tiny_run / "logs").rglob("events.out.tfevents.*"))
@@ -93,8 +95,7 @@ def test_train_writes_the_run_directory(tiny_run):
     assert len(metrics["samples"]) == 5
     # The score is the export's translations of the test split against its references.
     (pairs,) = sources.load(run.load_run(tiny_run).cfg.data, ("test",)).values()
-    served = run.predict(tiny_run / "export", [p.source for p in pairs])
-    hypotheses = [line.split("\t")[0] for line in served]
+    hypotheses = [r["translation"] for r in predict(tiny_run / "export", [p.source for p in pairs])]
     bleu = sacrebleu.BLEU().corpus_score(hypotheses, [[p.target for p in pairs]])
     assert metrics["bleu"] == round(bleu.score, 2) and metrics["examples"] == len(pairs)
 
@@ -119,49 +120,91 @@ def test_eval_prints_scores_and_samples(tiny_run, capsys):
 
 
 def test_export_reloads_in_a_fresh_process_with_the_same_answers(tiny_run, tmp_path):
-    export = tmp_path / "export"
-    cli.main(["export", "--workdir", str(tiny_run), "--out", str(export)])
+    cli.main(["export", "--workdir", str(tiny_run), "--out", str(tmp_path / "export")])
+    export = tmp_path / "export" / "1"
     sentences = ["the dog sees a cat", "some happy kings do not follow the old horse"]
-    predicted = run.predict(export, sentences)
+    predicted = [[r["translation"], round(r["score"], 3)] for r in predict(export, sentences)]
     fresh = _reload_in_fresh_process(export, sentences, tmp_path)
-    assert predicted == [f"{t}\t{s:.3f}" for t, s in fresh["serving_default"]]
+    assert predicted == fresh["serving_default"]
     assert any(t for t, _ in fresh["serving_default"])  # it translates to something
     # Python-side evaluation decodes through the same function as the export.
     samples = json.loads((tiny_run / "metrics.json").read_text())["test"]["samples"]
-    again = run.predict(export, [s["source"] for s in samples])
-    assert [line.split("\t")[0] for line in again] == [s["output"] for s in samples]
+    again = predict(export, [s["source"] for s in samples])
+    assert [r["translation"] for r in again] == [s["output"] for s in samples]
+
+
+def test_predict_writes_a_json_line_per_input_in_order(tiny_run, tmp_path, capsys):
+    sentences = ["the dog sees a cat", "", "some happy kings", "the cat", "a horse"]
+    (tmp_path / "in.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    cli.main(["predict", "--workdir", str(tiny_run), "--input", str(tmp_path / "in.txt"),
+              "--out", str(tmp_path / "out.jsonl"), "--batch-size", "2"])  # fmt: skip
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["input"] for r in written] == sentences and written[1]["translation"] == ""
+    assert written == list(predict(tiny_run / "export", sentences, batch_size=5))
+    cli.main(["predict", "--workdir", str(tiny_run), *sentences[:2]])  # to stdout
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == written[:2]
+
+
+def test_predict_reads_its_inputs_a_batch_at_a_time(tiny_run):
+    """However many inputs come, no more than a batch of them is held at once."""
+    pulled = []
+
+    def endless():
+        while True:
+            pulled.append(len(pulled))
+            yield "the dog sees a cat"
+
+    records = predict(tiny_run / "export", endless(), batch_size=3)
+    first = [next(records) for _ in range(4)]
+    assert len(pulled) == 6 and len({r["translation"] for r in first}) == 1
+
+
+def test_exports_are_numbered_versions_and_predict_reads_the_latest(tiny_run, tmp_path):
+    base = tmp_path / "served"
+    first = run.export(tiny_run, base)
+    assert first == base.resolve() / "1" and run.export(tiny_run, base) == first  # unchanged
+    older = json.loads((first / "pipeline.json").read_text())
+    (first / "pipeline.json").write_text(json.dumps({**older, "of": "an older checkpoint"}))
+    kept = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
+    second = run.export(tiny_run, base)
+    assert second.name == "2" and {p: p.read_bytes() for p in kept} == kept  # 1 untouched
+    assert sorted(p.name for p in base.iterdir()) == ["1", "2"]
+    shutil.rmtree(second / "variables")  # a broken latest version is what predict reads
+    with pytest.raises(Exception, match="variables"):
+        list(predict(base, ["the dog"]))
+    assert list(predict(first, ["the dog"]))[0]["input"] == "the dog"  # a version by name
 
 
 def test_nbest_and_score_signatures_in_a_fresh_process(tiny_run, tmp_path):
     sentences = ["the dog sees a cat", "some happy kings do not follow the old horse"]
-    fresh = _reload_in_fresh_process(tiny_run / "export", sentences, tmp_path)
+    fresh = _reload_in_fresh_process(tiny_run / "export" / "1", sentences, tmp_path)
     for (best, score), (found, scores), logp in zip(fresh["serving_default"], fresh["nbest"],
                                                     fresh["score"], strict=True):  # fmt: skip
         assert len(found) == 2 and found[0] == best and scores[0] == score  # tiny beam: 2
         assert scores[0] >= scores[1]
         assert logp < 0  # a log-probability of the translation, the end token included
-    lines = run.predict(tiny_run / "export", sentences[:1], n_best=2)
-    assert lines[0] == sentences[0] and [line.split("\t")[0] for line in lines[1:]] == ["1", "2"]
-    assert lines[1].split("\t")[1] == fresh["nbest"][0][0][0]
+    (record,) = predict(tiny_run / "export", sentences[:1], n_best=2)
+    assert record["translations"] == fresh["nbest"][0][0]
+    assert [round(s, 3) for s in record["scores"]] == fresh["nbest"][0][1]
 
 
 def test_a_plain_process_is_told_what_the_export_needs(tiny_run, tmp_path):
     """Without tensorflow_text imported, loading fails on its ops; the export says so."""
     plain = RELOAD.replace("import tensorflow_text", "pass")
-    out = subprocess.run([sys.executable, "-I", "-c", plain, str(tiny_run / "export"), "[]"],
+    out = subprocess.run([sys.executable, "-I", "-c", plain, str(tiny_run / "export" / "1"), "[]"],
                          cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert out.returncode != 0 and "Op type not registered" in out.stderr
-    note = (tiny_run / "export" / "README.txt").read_text()
+    note = (tiny_run / "export" / "1" / "README.txt").read_text()
     assert "import tensorflow_text" in note and "pip install tensorflow-text==" in note
 
 
 def test_serving_survives_bad_input(tiny_run, tmp_path):
-    fresh = _reload_in_fresh_process(tiny_run / "export", BAD, tmp_path)
+    fresh = _reload_in_fresh_process(tiny_run / "export" / "1", BAD, tmp_path)
     for name in ("serving_default", "greedy"):
         (empty, _), (blank, _), unknown, long, broken = fresh[name]
         assert empty == "" and blank == ""  # defined output for empty input
         assert all(isinstance(t, str) for t, _ in (unknown, long, broken))
-    served = tf.saved_model.load(str(tiny_run / "export"))
+    served = tf.saved_model.load(str(tiny_run / "export" / "1"))
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a string tensor"):
         served.signatures["serving_default"](sentences=tf.constant([1, 2]))
 
@@ -195,7 +238,8 @@ def test_a_tiny_anki_file_trains_evaluates_and_exports(tmp_path):
         tmp_path / "anki",
     )
     assert json.loads((workdir / "metrics.json").read_text())["test"]["examples"] == 4
-    assert run.predict(workdir / "export", ["I see 3 cats."])[0].count("\t") == 1
+    (record,) = predict(workdir / "export", ["I see 3 cats."])
+    assert set(record) == {"input", "translation", "score"}
 
 
 def test_default_workdir_names():
@@ -224,7 +268,7 @@ def test_tree_to_sequence_trains_on_gold_trees_and_serves_raw_trees(tmp_path):
     inputs = [pair.tree, "(S (NP", "", "(S (NP (DT zzz)) (VP (VB qqq)))"]
     fresh = subprocess.run(
         [sys.executable, "-I", "-c", RELOAD.replace("sentences=", "trees="),
-         str(workdir / "export"), json.dumps(inputs)],
+         str(workdir / "export" / "1"), json.dumps(inputs)],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     out = json.loads(fresh.stdout.splitlines()[-1])["serving_default"]
