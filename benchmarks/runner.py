@@ -17,7 +17,7 @@ from benchmarks.quality import METRICS
 
 # The benchmark modules, in running order: `benchmarks/<name>.py`, each with
 # `run(quick: bool = False) -> list[report.Row]` (see the package docstring).
-MODULES = ["train", "profile", "reference", "quality", "decode", "tree_lstm"]
+MODULES = ["train", "profile", "reference", "quality", "decode", "tree_lstm", "memory"]
 
 
 def selected(names: list[str]) -> list[str]:

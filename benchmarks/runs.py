@@ -1,7 +1,7 @@
 """The default training runs the quality and decoding benchmarks share.
 
 Each run is `python -m pipelines train` in a child process, so its wall time and peak
-resident memory (read from /proc, see `_child`) are its own; a run is made once per
+resident memory (read from /proc, see `child`) are its own; a run is made once per
 benchmark session and kept in `RUNS_DIR` (a temporary folder, or `--runs DIR` to keep
 and reuse them).
 """
@@ -41,7 +41,7 @@ def trained(task: str, quick: bool = False, source: str | None = None) -> Run:
         command = [sys.executable, "-m", "pipelines", "train", "--task", task, *data,
                    "--preset", preset, "--workdir", str(workdir)]  # fmt: skip
         workdir.mkdir(parents=True, exist_ok=True)
-        seconds, rss = _child(command, workdir / "train.log")
+        seconds, rss = child(command, workdir / "train.log")
         record.write_text(json.dumps({"seconds": seconds, "peak_rss_mb": rss}) + "\n")
     facts = json.loads(record.read_text())
     return Run(workdir, facts["seconds"], facts["peak_rss_mb"])
@@ -57,7 +57,7 @@ def _slug(source: str) -> str:
     return "-".join(part for part in re.split(r"[^A-Za-z0-9_]+", source) if part)
 
 
-def _child(command: list[str], log: Path) -> tuple[float, float]:
+def child(command: list[str], log: Path) -> tuple[float, float]:
     """Runs `command`; returns its wall time (s) and peak RSS (MiB), or fails with its log.
 
     The peak is the child's own high-water mark, `VmHWM` in `/proc/PID/status`, read

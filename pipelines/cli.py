@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="translate: the K best translations of each input")  # fmt: skip
     predict.add_argument("--input", metavar="FILE", help="inputs, a line each ('-': stdin)")
     predict.add_argument("--out", type=Path, metavar="FILE", help="JSON lines (default stdout)")
-    predict.add_argument("--batch-size", type=int, default=inference.BATCH_SIZE)
+    predict.add_argument("--batch-size", type=int, default=inference.BATCH_SIZE, metavar="N",
+                         help="inputs per call of the export (default %(default)s)")  # fmt: skip
     predict.add_argument("inputs", nargs="*", help="sentences, trees, texts or paths")
     return parser
 

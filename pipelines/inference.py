@@ -50,7 +50,11 @@ def predict(model: Path, inputs: Iterable[str], n_best: int = 1,
     if "config" not in record:
         raise UserError(f"{model} records no config (an export from before batch predict): "
                         f"export the run again")  # fmt: skip
-    cfg = settings.from_dict(type(task_cls.presets["default"]), record["config"])
+    try:
+        cfg = settings.from_dict(type(task_cls.presets["default"]), record["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{model / versions.MARK}: a config this version cannot read "
+                        f"({err})") from None  # fmt: skip
     for module in record.get("imports", {}):
         importlib.import_module(module)  # registers the ops the graph uses
     import tensorflow as tf  # here: `python -m pipelines` shows argument errors first

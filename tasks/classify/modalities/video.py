@@ -32,7 +32,7 @@ VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # what `videos:` rea
 class VideoConfig:
     frames: int = 16  # clip length: frames taken evenly over each clip
     frame_size: int = 32  # frames are resized to frame_size x frame_size
-    max_pixels: int = 50_000_000  # frames:DIR: larger frame files are refused
+    max_pixels: int = 50_000_000  # frames:, videos:: larger frames are refused
     augment: bool = True  # random brightness and contrast per clip in training
     filters: tuple[int, ...] = (16, 32, 64)  # the per-frame CNN's blocks
     backbone: str = "small"  # small | mobilenet_v2 | inception_v3 | resnet50
@@ -167,7 +167,7 @@ class Video:
         repeats frames), resized to `video.frame_size`."""
         path, video = Path(given), self.video
         if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-            return read_video(path, video.frames, video.frame_size)
+            return read_video(path, video.frames, video.frame_size, video.max_pixels)
         if not path.is_dir():
             raise DataError(f"{path}: neither a folder of frames nor a video file "
                             f"({', '.join(VIDEO_SUFFIXES)})")  # fmt: skip
@@ -193,53 +193,54 @@ def read_frames(folder: Path, frames: int, size: int, max_pixels: int):
 
     Frames are taken evenly over each clip, in file-name order.
     """
-    if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder")
-    classes = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
-    if not classes:
-        raise DataError(f"{folder}: no class folders (expected DIR/<class>/<clip>/<frame>.jpg)")
-    clips, labels = [], []
-    for label, name in enumerate(classes):
-        clip_dirs = sorted(p for p in (folder / name).iterdir() if p.is_dir())
-        if not clip_dirs:
-            raise DataError(f"{folder / name}: empty class folder (no clip folders)")
-        for clip in clip_dirs:
-            paths = sorted(p for p in clip.iterdir() if p.suffix.lower() in SUFFIXES)
-            if len(paths) < frames:
-                raise DataError(f"{clip}: {len(paths)} frames, need at least video.frames={frames}")
-            clips.append(np.stack([images.load(paths[i], size, max_pixels)
-                                   for i in _evenly_np(len(paths), frames)]))  # fmt: skip
-            labels.append(label)
-    return np.stack(clips), np.array(labels), classes
+    folders, labels, classes = _by_class(folder, Path.is_dir, "DIR/<class>/<clip>/<frame>.jpg")
+    clips = []
+    for clip in folders:
+        paths = sorted(p for p in clip.iterdir() if p.suffix.lower() in SUFFIXES)
+        if len(paths) < frames:
+            raise DataError(f"{clip}: {len(paths)} frames, need at least video.frames={frames}")
+        clips.append(np.stack([images.load(paths[i], size, max_pixels)
+                               for i in _evenly_np(len(paths), frames)]))  # fmt: skip
+    return np.stack(clips), labels, classes
 
 
-def read_videos(folder: Path, frames: int, size: int, max_pixels: int | None = None):
+def read_videos(folder: Path, frames: int, size: int, max_pixels: int):
     """`DIR/<class>/<clip>.avi|.mp4|...` -> clips `(n, frames, size, size, 3)`, labels,
     classes: each file decoded (`read_video`, several at once), `frames` frames taken
     evenly over it. Files of other suffixes are not clips (UCF101 has none)."""
+    files, labels, classes = _by_class(
+        folder, lambda p: p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES,
+        f"DIR/<class>/<clip>.avi, or {', '.join(VIDEO_SUFFIXES[1:])}",
+    )  # fmt: skip
+    with ThreadPoolExecutor(os.cpu_count()) as pool:  # FFmpeg decodes without the GIL
+        clips = list(pool.map(lambda path: read_video(path, frames, size, max_pixels), files))
+    return np.stack(clips), labels, classes
+
+
+def _by_class(folder: Path, is_clip, layout: str) -> tuple[list[Path], np.ndarray, tuple]:
+    """The clips of a `DIR/<class>/<clip>` folder (`is_clip(path)` says which entries
+    are), class by class in name order, their labels and the class names."""
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
     classes = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
     if not classes:
-        raise DataError(f"{folder}: no class folders (expected DIR/<class>/<clip>.avi)")
-    files, labels = [], []
+        raise DataError(f"{folder}: no class folders (expected {layout})")
+    clips, labels = [], []
     for label, name in enumerate(classes):
-        clips = sorted(p for p in (folder / name).iterdir()
-                       if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)  # fmt: skip
-        if not clips:
-            raise DataError(f"{folder / name}: no video files ({', '.join(VIDEO_SUFFIXES)})")
-        files += clips
-        labels += [label] * len(clips)
-    with ThreadPoolExecutor(os.cpu_count()) as pool:  # FFmpeg decodes without the GIL
-        clips = list(pool.map(lambda path: read_video(path, frames, size), files))
-    return np.stack(clips), np.array(labels), classes
+        found = sorted(p for p in (folder / name).iterdir() if is_clip(p))
+        if not found:
+            raise DataError(f"{folder / name}: empty class folder (expected {layout})")
+        clips += found
+        labels += [label] * len(found)
+    return clips, np.array(labels), classes
 
 
-def read_video(path: Path, frames: int, size: int) -> np.ndarray:
+def read_video(path: Path, frames: int, size: int, max_pixels: int = 50_000_000) -> np.ndarray:
     """A video file -> uint8 `(frames, size, size, 3)`: `frames` frames taken evenly
     over the clip (a short one repeats frames), resized as `frames:` resizes a frame
     file. Decoded with PyAV (FFmpeg); only the frames taken are kept, so a long clip
-    costs no more memory than a short one. A file FFmpeg cannot read is a `DataError`.
+    costs no more memory than a short one. A file FFmpeg cannot read, or whose frames
+    are over `max_pixels` pixels, is a `DataError`.
 
     Example:
     >>> import tempfile
@@ -252,7 +253,11 @@ def read_video(path: Path, frames: int, size: int) -> np.ndarray:
 
     try:
         with av.open(str(path)) as container:  # count first: demuxing decodes nothing
-            count = sum(1 for p in container.demux(video=0) if p.size)
+            stream = container.streams.video[0]
+            if stream.width * stream.height > max_pixels:
+                raise DataError(f"{path}: {stream.width}x{stream.height} pixels a frame is "
+                                f"over video.max_pixels={max_pixels}")  # fmt: skip
+            count = sum(1 for p in container.demux(stream) if p.size)
         if not count:
             raise DataError(f"{path}: a video without frames")
         picks = _evenly_np(count, frames)
