@@ -42,14 +42,14 @@ def predict(model: Path, inputs: Iterable[str], n_best: int = 1,
     `inputs`; yields `{"input": given, **outputs}` per input, in order, where an input
     the task refuses (a missing file, not an image) gets `{"input", "error"}` and the
     rest go on. `n_best` asks a text generator for its best hypotheses."""
-    if batch_size < 1:
-        raise UserError(f"--batch-size {batch_size}: give 1 or more")
+    if batch_size < 1 or n_best < 1:
+        raise UserError(f"--batch-size {batch_size}, --n-best {n_best}: give 1 or more")
     model = versions.latest(Path(model))
     record = read_json(model / versions.MARK)
     task_cls = get_task(record["task"])
     if "config" not in record:
         raise UserError(f"{model} records no config (an export from before batch predict): "
-                        f"export the run again")  # fmt: skip
+                        f"move it aside and export the run again")  # fmt: skip
     try:
         cfg = settings.from_dict(type(task_cls.presets["default"]), record["config"])
     except (KeyError, TypeError, ValueError) as err:
@@ -101,12 +101,16 @@ def run(model: Path, inputs: list[str], input_file: str | None, out: Path | None
         raise UserError("give inputs on the command line or --input FILE, not both")
     if not input_file and not inputs:
         raise UserError("predict needs at least one input, or --input FILE ('-': stdin)")
+    if out is not None and Path(out).is_dir():
+        raise UserError(f"--out {out} is a folder: give a file name")
     progress = sys.stderr if sys.stderr.isatty() else None
     with _opened(input_file) as source:
         records = predict(model, lines(source) if source else inputs, n_best, batch_size)
-        if out is None:
+        if out is None:  # a command-line input of bytes that are not UTF-8 shows as \xNN
+            sys.stdout.reconfigure(errors="backslashreplace")
             return write_json_lines(records, sys.stdout, progress)
-        with atomic.replacing(out) as tmp, open(tmp, "w", encoding="utf-8") as sink:
+        with atomic.replacing(out) as tmp, open(tmp, "w", encoding="utf-8",
+                                                errors="backslashreplace") as sink:  # fmt: skip
             return write_json_lines(records, sink, progress)
 
 

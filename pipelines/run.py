@@ -337,14 +337,16 @@ def export(workdir: Path, out: Path | None = None, job=None, model=None) -> Path
         return found[max(found)]
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     imports = job.export_imports
-    target = versions.next_version(out)
-    with atomic.replacing(target) as staging:
+
+    def write(staging: Path) -> None:
         job.export(model, staging)
         meta = {"task": job.name, "imports": imports, "of": identity,
                 "config": settings.to_dict(job.cfg)}  # fmt: skip
         (staging / versions.MARK).write_text(json.dumps(meta) + "\n")
         if imports:
             (staging / "README.txt").write_text(_loading_note(imports))
+
+    target = versions.publish(out, write)
     print(f"exported {job.name} SavedModel to {target}")
     return target
 
@@ -355,7 +357,8 @@ def _export_identity(workdir: Path, job) -> str | None:
     checkpoint = workdir / CHECKPOINT
     if not checkpoint.is_file():
         return None
-    digest = hashlib.sha256(checkpoint.read_bytes())
+    with checkpoint.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
     digest.update(json.dumps(settings.to_dict(job.cfg), sort_keys=True).encode())
     return digest.hexdigest()
 

@@ -264,14 +264,15 @@ class CaptionTask:
         encoded, read = [], []
         for i, path in enumerate(inputs):
             try:
-                encoded.append(Path(path).read_bytes())
+                encoded.append(Path(path).read_bytes() if path else b"")
                 read.append(i)
             except OSError as err:
                 rows[i] = {"error": f"{path}: {err.strerror or err}"}
         if encoded:
             out = served.signatures["serving_default"](images=tf.constant(encoded))
             for i, row in zip(read, json_rows(out), strict=True):
-                rows[i] = row if row.pop("valid") else {"error": f"{inputs[i]}: {NOT_AN_IMAGE}"}
+                named = inputs[i] or "an empty input"
+                rows[i] = row if row.pop("valid") else {"error": f"{named}: {NOT_AN_IMAGE}"}
         return rows
 
 

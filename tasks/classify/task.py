@@ -189,6 +189,9 @@ class ClassifyTask:
             except DataError as err:
                 rows[i] = {"error": str(err)}
                 continue
+            except OSError as err:  # a folder or file not allowed, say
+                rows[i] = {"error": f"{given}: {err.strerror or err}"}
+                continue
             shapes.setdefault(x.shape, []).append((i, x))
         for group in shapes.values():
             out = fn(**{name: tf.constant(np.stack([x for _, x in group]))})

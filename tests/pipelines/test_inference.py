@@ -37,7 +37,9 @@ def test_lines_are_read_as_they_are_needed():
     (["--input", "in.txt", "a sentence"], "not both"),
     ([], "needs at least one input"),
     (["--input", "no/such/file.txt"], "--input no/such/file.txt: No such file or directory"),
-    (["--batch-size", "0", "a"], "--batch-size 0: give 1 or more"),
+    (["--batch-size", "0", "a"], "--batch-size 0, --n-best 1: give 1 or more"),
+    (["--n-best", "0", "a"], "--batch-size 64, --n-best 0: give 1 or more"),
+    (["--out", ".", "a"], "--out . is a folder: give a file name"),
     (["a"], "no export at"),
 ])  # fmt: skip
 def test_bad_arguments_are_one_line_errors(tmp_path, capsys, monkeypatch, args, message):

@@ -131,6 +131,8 @@ class Series:
     def read_input(self, given: str) -> np.ndarray:
         """The last `days` rows of a CSV (one ticker), float32 `(days, 5)`."""
         days, path = self.series.window, Path(given)
+        if not given:
+            raise DataError("an empty input: give a CSV file")
         tickers = ohlcv.read(path)
         if len(tickers) != 1:
             raise DataError(f"{path}: predict labels one ticker a file, found {len(tickers)}")

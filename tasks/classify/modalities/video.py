@@ -93,13 +93,14 @@ class Video:
                               for name in splits})  # fmt: skip
 
     def files(self) -> list[Path]:
-        """Every frame of a `frames:DIR` folder, every clip of a `videos:DIR` one (none
-        for generated or TFDS clips)."""
+        """Every frame a `frames:DIR` folder's clips hold, every clip of a `videos:DIR`
+        one, as training reads them (none for generated or TFDS clips)."""
         kind, arg = parse_source(self.cfg.data.source, self.sources)
         if kind not in ("frames", "videos") or not Path(arg).is_dir():
             return []
-        suffixes = VIDEO_SUFFIXES if kind == "videos" else SUFFIXES
-        return sorted(p for p in Path(arg).rglob("*") if p.suffix.lower() in suffixes)
+        if kind == "videos":
+            return _video_files(Path(arg))[0]
+        return [frame for clip in _clip_folders(Path(arg))[0] for frame in _frames_of(clip)]
 
     def prepare(self, train: Examples) -> None:
         """Nothing is fitted to the training clips."""
@@ -166,12 +167,14 @@ class Video:
         read as training reads it: `video.frames` frames taken evenly (a short clip
         repeats frames), resized to `video.frame_size`."""
         path, video = Path(given), self.video
+        if not given:
+            raise DataError("an empty input: give a folder of frames or a video file")
         if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
             return read_video(path, video.frames, video.frame_size, video.max_pixels)
         if not path.is_dir():
             raise DataError(f"{path}: neither a folder of frames nor a video file "
                             f"({', '.join(VIDEO_SUFFIXES)})")  # fmt: skip
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
+        files = _frames_of(path)
         if not files:
             raise DataError(f"{path}: no frames ({', '.join(SUFFIXES)}) in this folder")
         return np.stack([images.load(files[i], video.frame_size, video.max_pixels)
@@ -193,10 +196,10 @@ def read_frames(folder: Path, frames: int, size: int, max_pixels: int):
 
     Frames are taken evenly over each clip, in file-name order.
     """
-    folders, labels, classes = _by_class(folder, Path.is_dir, "DIR/<class>/<clip>/<frame>.jpg")
+    folders, labels, classes = _clip_folders(folder)
     clips = []
     for clip in folders:
-        paths = sorted(p for p in clip.iterdir() if p.suffix.lower() in SUFFIXES)
+        paths = _frames_of(clip)
         if len(paths) < frames:
             raise DataError(f"{clip}: {len(paths)} frames, need at least video.frames={frames}")
         clips.append(np.stack([images.load(paths[i], size, max_pixels)
@@ -208,13 +211,24 @@ def read_videos(folder: Path, frames: int, size: int, max_pixels: int):
     """`DIR/<class>/<clip>.avi|.mp4|...` -> clips `(n, frames, size, size, 3)`, labels,
     classes: each file decoded (`read_video`, several at once), `frames` frames taken
     evenly over it. Files of other suffixes are not clips (UCF101 has none)."""
-    files, labels, classes = _by_class(
-        folder, lambda p: p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES,
-        f"DIR/<class>/<clip>.avi, or {', '.join(VIDEO_SUFFIXES[1:])}",
-    )  # fmt: skip
+    files, labels, classes = _video_files(folder)
     with ThreadPoolExecutor(os.cpu_count()) as pool:  # FFmpeg decodes without the GIL
         clips = list(pool.map(lambda path: read_video(path, frames, size, max_pixels), files))
     return np.stack(clips), labels, classes
+
+
+def _clip_folders(folder: Path) -> tuple[list[Path], np.ndarray, tuple]:
+    return _by_class(folder, Path.is_dir, "DIR/<class>/<clip>/<frame>.jpg")
+
+
+def _video_files(folder: Path) -> tuple[list[Path], np.ndarray, tuple]:
+    return _by_class(folder, lambda p: p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES,
+                     f"DIR/<class>/<clip>.avi, or {', '.join(VIDEO_SUFFIXES[1:])}")  # fmt: skip
+
+
+def _frames_of(clip: Path) -> list[Path]:
+    """A clip folder's frame files, in name order."""
+    return sorted(p for p in clip.iterdir() if p.suffix.lower() in SUFFIXES)
 
 
 def _by_class(folder: Path, is_clip, layout: str) -> tuple[list[Path], np.ndarray, tuple]:
@@ -254,29 +268,37 @@ def read_video(path: Path, frames: int, size: int, max_pixels: int = 50_000_000)
     try:
         with av.open(str(path)) as container:  # count first: demuxing decodes nothing
             stream = container.streams.video[0]
-            if stream.width * stream.height > max_pixels:
-                raise DataError(f"{path}: {stream.width}x{stream.height} pixels a frame is "
-                                f"over video.max_pixels={max_pixels}")  # fmt: skip
+            width, height = stream.width, stream.height
             count = sum(1 for p in container.demux(stream) if p.size)
-        if not count:
-            raise DataError(f"{path}: a video without frames")
-        picks = _evenly_np(count, frames)
-        wanted, kept = set(picks.tolist()), {}
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for i, frame in enumerate(container.decode(stream)):
-                if i in wanted:
-                    kept[i] = frame.to_ndarray(format="rgb24")
-                if i >= picks[-1]:
-                    break
-    except (av.FFmpegError, IndexError, ValueError) as err:
+        if width * height > max_pixels:
+            raise DataError(f"{path}: {width}x{height} pixels a frame is over "
+                            f"video.max_pixels={max_pixels}")  # fmt: skip
+        kept, decoded = _decode(path, _evenly_np(count, frames)) if count else ({}, 0)
+        if 0 < decoded < count:  # fewer frames than packets: take them over what decodes
+            kept, decoded = _decode(path, _evenly_np(decoded, frames))
+    except (av.FFmpegError, IndexError) as err:
         raise DataError(f"{path}: not a readable video ({err})") from None
     if not kept:
-        raise DataError(f"{path}: no frame decodes")
-    last = max(kept)  # a container may count more packets than it decodes frames
-    clip = np.stack([kept.get(i, kept[last]) for i in picks])
+        raise DataError(f"{path}: a video without frames that decode")
+    clip = np.stack([kept[i] for i in _evenly_np(decoded, frames)])
     return images.resize(tf.constant(clip), size).numpy()
+
+
+def _decode(path: Path, picks: np.ndarray) -> tuple[dict[int, np.ndarray], int]:
+    """The frames at `picks` (increasing indices) of a video file, RGB uint8 by index,
+    and how many frames were decoded: up to the last pick, or all when fewer decode."""
+    import av
+
+    wanted, kept, decoded = set(picks.tolist()), {}, 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for decoded, frame in enumerate(container.decode(stream), 1):
+            if decoded - 1 in wanted:
+                kept[decoded - 1] = frame.to_ndarray(format="rgb24")
+            if decoded - 1 >= picks[-1]:
+                break
+    return kept, decoded
 
 
 def write_video(path: Path, clip: np.ndarray, fps: int = 25) -> None:

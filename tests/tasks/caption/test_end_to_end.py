@@ -132,20 +132,21 @@ def test_predict_reports_bad_files_on_their_lines_and_goes_on(tiny_run, test_ima
                                                              capsys):  # fmt: skip
     good = [str(p) for p in test_images[0][:2]]
     (tmp_path / "notes.png").write_text("not an image")
-    given = [good[0], "nope.png", str(tmp_path / "notes.png"), str(tmp_path), good[1]]
+    given = [good[0], "nope.png", str(tmp_path / "notes.png"), str(tmp_path), "", good[1]]
     (tmp_path / "in.txt").write_text("\n".join(given) + "\n")
     with pytest.raises(SystemExit) as stop:
         cli.main(["predict", "--model", str(tiny_run / "export"), "--batch-size", "2",
                   "--input", str(tmp_path / "in.txt")])  # fmt: skip
     out, err = capsys.readouterr()
     records = [json.loads(line) for line in out.splitlines()]
-    assert stop.value.code == 2 and "3 input(s) refused" in err and "line 2, 3, 4 " in err
+    assert stop.value.code == 2 and "4 input(s) refused" in err and "line 2, 3, 4, 5 " in err
     assert [r["input"] for r in records] == given
     assert records[1] == {"input": "nope.png", "error": "nope.png: No such file or directory"}
     assert records[2]["error"].endswith("not a readable image (JPEG, PNG, GIF or BMP) within "
                                         "data.max_pixels")  # fmt: skip
     assert records[3]["error"] == f"{tmp_path}: Is a directory"
-    assert [r["caption"] for r in records[::4]] == [
+    assert records[4]["error"].startswith("an empty input: not a readable image")
+    assert [r["caption"] for r in records[::5]] == [
         r["caption"] for r in predict(tiny_run / "export", good)
     ]
 

@@ -62,7 +62,8 @@ def test_a_clip_keeps_only_the_frames_it_takes(tmp_path):
         0, 0, 1, 2, 2]  # fmt: skip
     write_video(tmp_path / "lossy.mp4", np.repeat(clip[:40:8], 4, axis=1))
     assert read_video(tmp_path / "lossy.mp4", frames=2, size=8).shape == (2, 8, 8, 3)
-    with pytest.raises(DataError, match="8x32 pixels a frame is over video.max_pixels=100"):
+    over = r"lossy.mp4: 8x32 pixels a frame is over video.max_pixels=100$"
+    with pytest.raises(DataError, match=over):
         read_video(tmp_path / "lossy.mp4", frames=2, size=8, max_pixels=100)
 
 
