@@ -89,8 +89,10 @@ def _cpu_model() -> str:
 
 
 def write_json(rows: list[Row], facts: dict, command: str, seconds: float,
-               out_dir: Path = RESULTS) -> Path:  # fmt: skip
-    """Writes `out_dir/<YYYY-MM-DD>.json` (replacing that day's) and returns its path."""
+               out_dir: Path = RESULTS, part: str = "") -> Path:  # fmt: skip
+    """Writes `out_dir/<YYYY-MM-DD>.json` for a run of every benchmark, or
+    `<YYYY-MM-DD>-<part>.json` for a run of some (`part` names them), replacing the same
+    day's file of the same kind, and returns its path."""
     today = datetime.date.today().isoformat()
     record = {
         "date": today,
@@ -99,6 +101,6 @@ def write_json(rows: list[Row], facts: dict, command: str, seconds: float,
         "machine": facts,
         "rows": [dataclasses.asdict(row) for row in rows],
     }
-    path = out_dir / f"{today}.json"
+    path = out_dir / f"{today}{'-' + part if part else ''}.json"
     atomic.write_text(path, json.dumps(record, indent=2) + "\n")
     return path

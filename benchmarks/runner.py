@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> Path:
         seconds = time.perf_counter() - start
         out = args.out or (runs.RUNS_DIR if args.quick else report.RESULTS)
         command = " ".join(["python -m benchmarks", *argv])
-        path = report.write_json(rows, report.machine(), command, seconds, out)
+        part = "-".join(selected(args.names)) if args.names else ""  # not the full run's file
+        path = report.write_json(rows, report.machine(), command, seconds, out, part)
     print(report.markdown(rows))
     print(f"\n{len(rows)} rows in {seconds / 60:.1f} min; wrote {path}")
     return path

@@ -24,6 +24,8 @@ def test_json_record_keeps_exact_figures_and_machine_facts(tmp_path):
     assert record["rows"][0]["figures"] == {"examples/s": 1234.5678}
     assert record["rows"][0]["met"] is True
     assert record["seconds"] == 61.2
+    part = report.write_json(rows, {}, "python -m benchmarks memory", 1.0, tmp_path, "memory")
+    assert part.name == f"{record['date']}-memory.json" and path.exists()  # the full run kept
 
 
 def test_machine_facts_name_the_device_and_versions():
