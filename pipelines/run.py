@@ -25,7 +25,7 @@ from pipelines.backup import Backup
 from pipelines.best_checkpoint import BestCheckpoint
 from pipelines.epoch_average import EpochWeights
 from pipelines.plots import plot_history
-from pipelines.run_directory import RunDirectory, read_json
+from pipelines.run_directory import RunDirectory, fingerprint, read_json
 from tasks import get_task
 
 CHECKPOINT = "checkpoints/best.keras"
@@ -332,9 +332,10 @@ def export(workdir: Path, out: Path | None = None, job=None, model=None) -> Path
             return export(workdir, out, load_run(workdir))
     identity = _export_identity(workdir, job)  # `model`, when given, is the checkpoint's
     found = versions.versions(out)
-    if found and identity and read_json(found[max(found)] / versions.MARK).get("of") == identity:
-        print(f"{found[max(found)]} is already the export of this checkpoint")
-        return found[max(found)]
+    newest = found.get(max(found, default=0))
+    if newest and identity and read_json(newest / versions.MARK).get("of") == identity:
+        print(f"{newest} is already the export of this checkpoint")
+        return newest
     model = model or keras.saving.load_model(workdir / CHECKPOINT, safe_mode=True)
     imports = job.export_imports
 
@@ -357,10 +358,9 @@ def _export_identity(workdir: Path, job) -> str | None:
     checkpoint = workdir / CHECKPOINT
     if not checkpoint.is_file():
         return None
-    with checkpoint.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256")
-    digest.update(json.dumps(settings.to_dict(job.cfg), sort_keys=True).encode())
-    return digest.hexdigest()
+    (weights,) = fingerprint([checkpoint]).values()  # the bytes, wherever the run is
+    made_of = {"checkpoint": weights, "config": settings.to_dict(job.cfg)}
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
 
 
 def _loading_note(imports: dict) -> str:

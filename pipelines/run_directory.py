@@ -85,14 +85,14 @@ class RunDirectory:
 
     def record_data(self, files: list[Path]) -> None:
         """Records the fingerprint of the data `files` that training reads."""
-        atomic.write_text(self.path / "data.json", json.dumps(_fingerprint(files), indent=1))
+        atomic.write_text(self.path / "data.json", json.dumps(fingerprint(files), indent=1))
 
     def check_data(self, files: list[Path]) -> None:
         """Refuses data `files` that differ from those the run recorded."""
         path = self.path / "data.json"
         if not path.exists():
             return  # a run from before fingerprints
-        recorded, now = read_json(path), _fingerprint(files)
+        recorded, now = read_json(path), fingerprint(files)
         if recorded == now:
             return
         changed = sorted(set(recorded) ^ set(now) | {f for f in now if recorded.get(f) != now[f]})
@@ -113,7 +113,7 @@ def read_json(path: Path) -> dict:
         raise UserError(f"{path}: not readable JSON ({err}); restore or delete it") from None
 
 
-def _fingerprint(files: list[Path]) -> dict[str, str]:
+def fingerprint(files: list[Path]) -> dict[str, str]:
     """`{path: sha256 of its bytes}` of `files`."""
     out = {}
     for file in sorted(set(map(Path, files))):
