@@ -94,10 +94,11 @@ def compile_args(label_smoothing: float = 0.0) -> dict:
 
 @keras.saving.register_keras_serializable(package="tasks")
 class SmoothedCrossentropy(keras.losses.Loss):
-    """Sparse categorical cross-entropy of logits with label smoothing (Szegedy et al.
-    2016): the target is `1 - smoothing` on the true token and `smoothing` spread
-    evenly over the vocabulary, which keeps a decoder from growing over-confident.
-    With `smoothing=0` it is Keras' `SparseCategoricalCrossentropy(from_logits=True)`.
+    """Sparse categorical cross-entropy of logits (or, `from_logits=False`, of
+    probabilities) with label smoothing (Szegedy et al. 2016): the target is
+    `1 - smoothing` on the true class and `smoothing` spread evenly over the classes,
+    which keeps a model from growing over-confident. With `smoothing=0` it is Keras'
+    `SparseCategoricalCrossentropy`. Labels `(...)` index predictions `(..., classes)`.
 
     Example:
     >>> logits, target = tf.constant([[[2.0, 0.0, 0.0]]]), tf.constant([[0]])
@@ -107,18 +108,25 @@ class SmoothedCrossentropy(keras.losses.Loss):
     True
     """
 
-    def __init__(self, smoothing: float = 0.0, name: str = "smoothed_crossentropy", **kwargs):
+    def __init__(self, smoothing: float = 0.0, from_logits: bool = True,
+                 name: str = "smoothed_crossentropy", **kwargs):  # fmt: skip
         super().__init__(name=name, **kwargs)
-        self.smoothing = smoothing
+        self.smoothing, self.from_logits = smoothing, from_logits
 
     def call(self, y_true, y_pred):
-        # y_true (batch, T) ids, y_pred (batch, T, vocab) logits -> (batch, T)
-        logp = tf.nn.log_softmax(tf.cast(y_pred, tf.float32), axis=-1)
-        true = -tf.gather(logp, tf.cast(y_true, tf.int32), batch_dims=2)
+        # y_true (batch, ...) ids, y_pred (batch, ..., classes) -> (batch, ...)
+        y_pred = tf.cast(y_pred, tf.float32)
+        if self.from_logits:
+            logp = tf.nn.log_softmax(y_pred, axis=-1)
+        else:  # clipped as Keras clips probabilities
+            logp = tf.math.log(tf.clip_by_value(y_pred, keras.config.epsilon(), 1.0))
+        y_true = tf.cast(y_true, tf.int32)
+        true = -tf.gather(logp, y_true, batch_dims=y_true.shape.rank)
         return (1.0 - self.smoothing) * true - self.smoothing * tf.reduce_mean(logp, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "smoothing": self.smoothing}
+        return {**super().get_config(), "smoothing": self.smoothing,
+                "from_logits": self.from_logits}  # fmt: skip
 
 
 def _split(level: str) -> str:

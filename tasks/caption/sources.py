@@ -3,12 +3,14 @@
 `load(cfg, splits)` returns `{split: [Example, ...]}` for the splits asked: a uint8
 image at `image_size` and all its reference captions. Generated scenes are drawn per
 split; folders are split by image (never by caption), 80/10/10 after a seeded
-shuffle, and only the images of the splits asked are decoded.
+shuffle, and an image file is decoded only when its pixels are asked for (`image`),
+so that a folder's examples hold no pixels: the task reads them a batch at a time.
 """
 
 import csv
 import functools
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,9 +33,17 @@ IMAGE_FOLDERS = ("images", "Images", "Flicker8k_Dataset", "Flickr8k_Dataset", ".
 
 
 class Example(NamedTuple):
-    image: np.ndarray  # (size, size, 3) uint8
+    """An image and its captions: the pixels, or a function that reads them from a file."""
+
+    pixels: np.ndarray | Callable[[], np.ndarray]  # (size, size, 3) uint8
     captions: list[str]
     origin: str
+
+    @property
+    def image(self) -> np.ndarray:
+        """`(size, size, 3)` uint8; a file's are read here, each time (a DataError names
+        a missing, oversized, non-image or corrupt file)."""
+        return self.pixels() if callable(self.pixels) else self.pixels
 
 
 def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Example]]:
@@ -111,13 +121,14 @@ def _image_path(image_dir: Path, name: str, origin: str) -> Path:
 
 
 def read_folder(folder: Path, image_size: int, max_pixels: int) -> list[Example]:
-    """Reads a Flickr8k-style folder; every image a caption names must load."""
+    """A Flickr8k-style folder's examples; every image a caption names must exist, and
+    its pixels are read when asked for."""
     return [_example(row, image_size, max_pixels) for row in captioned_images(folder)]
 
 
 def _example(row: tuple[Path, list[str], str], image_size: int, max_pixels: int) -> Example:
     path, captions, origin = row
-    return Example(images.load(path, image_size, max_pixels), captions, origin)
+    return Example(functools.partial(images.load, path, image_size, max_pixels), captions, origin)
 
 
 def caption_file(folder: Path) -> Path:

@@ -19,6 +19,7 @@ from tasks.caption.model import encode
 from tasks.caption.serving import Captioner
 from tasks.caption.sources import Example
 from tasks.export import json_rows
+from tasks.row_file import RowFile
 from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
@@ -30,7 +31,7 @@ class CaptionTask:
 
     Every epoch pairs each training image with one of its captions, drawn at random.
     With `data.cache_features` (and a frozen backbone) the encoder runs once per image:
-    tf.data caches its features, the fitted model is the decoder alone, and the full
+    its features are kept in a file, the fitted model is the decoder alone, and the full
     captioner is put back together from both for evaluation and export. The frozen
     encoder's weights are kept in `checkpoints/encoder.weights.h5`.
 
@@ -127,15 +128,19 @@ class CaptionTask:
             raise DataError(f"{examples[i].origin}: no usable caption for this image")
         return tf.ragged.boolean_mask(ids, tf.constant(keep)), owner[keep]
 
-    def _inputs(self, examples: list[Example]) -> tuple:
+    def _inputs(self, examples: list[Example]) -> tuple[RowFile, ...]:
         """`(pixels,)` uint8 `(images, S, S, 3)`, or with cached features the frozen
-        encoder's `(grid, pooled)`, computed here once per image."""
-        pixels = np.stack([e.image for e in examples])  # (images, S, S, 3) uint8
-        if self.encoder is None:
-            return (tf.constant(pixels),)
-        parts = [encode_frozen(self.encoder, pixels[i : i + EVAL_BATCH])
-                 for i in range(0, len(pixels), EVAL_BATCH)]  # fmt: skip
-        return tuple(tf.concat(list(p), axis=0) for p in zip(*parts, strict=True))
+        encoder's `(grid, pooled)`, computed here once per image: in files under the run
+        directory's `cache/`, read back a batch at a time, so that the images of a split
+        are never all in memory (`RowFile`). A bad image file is a DataError naming it."""
+        files = ()
+        for start in range(0, len(examples), EVAL_BATCH):
+            pixels = np.stack([e.image for e in examples[start : start + EVAL_BATCH]])
+            parts = (pixels,) if self.encoder is None else encode_frozen(self.encoder, pixels)
+            files = files or tuple(RowFile(self.workdir / "cache") for _ in parts)
+            for file, part in zip(files, parts, strict=True):
+                file.append(np.asarray(part))
+        return files
 
     # -- model --------------------------------------------------------------
 
@@ -166,7 +171,8 @@ class CaptionTask:
         def cider(model: keras.Model) -> float:
             outputs = []
             for start in range(0, len(sample), EVAL_BATCH):
-                tokens = greedy(*(x[start : start + EVAL_BATCH] for x in inputs))
+                rows = np.arange(start, min(start + EVAL_BATCH, len(sample)))
+                tokens = greedy(*(x.read(rows) for x in inputs))
                 captions = text.detokenize(tokens, self.vocabulary, "word").numpy()
                 outputs += [c.decode("utf-8") for c in captions]
             return metrics.coco_scores(references, outputs)["cider"]
@@ -288,10 +294,10 @@ def encode_frozen(encoder, images):
     return encoder(tf.cast(images, tf.float32), training=False)
 
 
-def _pairs(inputs: tuple, ids, owner, index):
+def _pairs(inputs: tuple[RowFile, ...], ids, owner, index):
     """A batch of pairs: the images (or features) of `owner` `(B,)`, and the captions
     at `index` `(B,)` as teacher-forcing input, target and padding weights."""
-    images = [tf.gather(x, owner) for x in inputs]
+    images = [x.gather(owner) for x in inputs]
     if images[0].dtype == tf.uint8:
         images = [tf.cast(images[0], tf.float32)]
     caption_in, caption_out = text.teacher_batch(tf.gather(ids, index))

@@ -13,13 +13,15 @@ from typing import NamedTuple, Protocol
 import numpy as np
 import tensorflow as tf
 
+from tasks.row_file import RowFile
+
 
 class Examples(NamedTuple):
     """One split: inputs, integer labels, and each example's `previous` (the index of
     the example before it in time, in the same split, or -1) for the "same as last"
     baseline of series."""
 
-    x: np.ndarray  # (n, ...) whatever the modality reads: clips, windows, strings
+    x: np.ndarray | RowFile  # (n, ...) what the modality reads: clips (in a file), windows, strings
     y: np.ndarray  # (n,) int labels
     previous: np.ndarray  # (n,)
 

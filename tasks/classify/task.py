@@ -10,7 +10,7 @@ import tensorflow as tf
 from common import atomic
 from common.errors import ConfigError, DataError
 from models import encoders
-from tasks import plots
+from tasks import plots, text
 from tasks.base import SPLITS, Splits
 from tasks.classify import modalities
 from tasks.classify.config import PRESETS, ClassifyConfig
@@ -96,7 +96,8 @@ class ClassifyTask:
 
     def compile_args(self) -> dict:
         metrics = "weighted_metrics" if self.modality.per_node else "metrics"
-        return {"loss": "sparse_categorical_crossentropy", metrics: ["accuracy"]}
+        loss = text.SmoothedCrossentropy(self.cfg.train.label_smoothing, from_logits=False)
+        return {"loss": loss, metrics: ["accuracy"]}
 
     @property
     def selection(self) -> tuple[str, str]:

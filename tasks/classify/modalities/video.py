@@ -9,6 +9,7 @@ each clip and resized to `video.frame_size`. The front end is a per-frame CNN
 import dataclasses
 import os
 import random
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from tasks.base import generated_split, parse_source, random_split, split_sizes
 from tasks.classify import moving_shapes
 from tasks.classify.modality import Data, Examples
 from tasks.export import at_least_one
+from tasks.row_file import RowFile
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")  # what `videos:` reads (PyAV)
+CHUNK = 64  # clips read (decoded several at once) before they go to the file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +49,14 @@ class VideoConfig:
 class Video:
     """Clips -> label: the per-frame CNN, then the shared encoder over the frames.
 
+    Clips are kept in files, not memory (`RowFile`): a split's clips are read (or
+    generated) a chunk at a time into an unlinked file under the run directory's
+    `cache/`, and each batch reads its rows back.
+
     Example:
+    >>> import tempfile
     >>> from tasks.classify.config import config_for
-    >>> video = Video(config_for("moving_shapes"), Path("unused"))
+    >>> video = Video(config_for("moving_shapes"), Path(tempfile.mkdtemp()))
     >>> data = video.load(("test",))
     >>> data.classes[:2], data.splits["test"].x.shape[1:]
     (('right', 'left'), (6, 16, 16, 3))
@@ -68,7 +76,7 @@ class Video:
     root_selection = False
 
     def __init__(self, cfg, workdir: Path):
-        self.cfg = cfg
+        self.cfg, self.workdir = cfg, Path(workdir)
         self.video: VideoConfig = cfg.video
 
     def load(self, splits: tuple[str, ...]) -> Data:
@@ -81,16 +89,27 @@ class Video:
                 return moving_shapes.generate(count, video.frames, video.frame_size, seed)
 
             parts = {name: generated_split(make, sizes, data.seed, name) for name in splits}
-            return Data(moving_shapes.CLASSES, {name: _examples(*xy) for name, xy in parts.items()})
+            clips = {name: self._examples([x], y) for name, (x, y) in parts.items()}
+            return Data(moving_shapes.CLASSES, clips)
         if kind == "tfds":
-            return _tfds(arg, data.seed, video.frames, video.frame_size, splits)
+            return _tfds(arg, data.seed, video.frames, video.frame_size, splits, self._examples)
         if not arg:
             raise DataError(f"data source {kind!r} needs a folder: {self.sources[kind]}")
-        read = read_videos if kind == "videos" else read_frames
-        clips, labels, classes = read(Path(arg), video.frames, video.frame_size, video.max_pixels)
+        listed, read = FOLDER_READERS[kind]
+        paths, labels, classes = listed(Path(arg))
         parts = random_split(list(range(len(labels))), data.seed)
-        return Data(classes, {name: _examples(clips[parts[name]], labels[parts[name]])
+        sizes = (video.frames, video.frame_size, video.max_pixels)
+        return Data(classes, {name: self._examples(read([paths[i] for i in parts[name]], *sizes),
+                                                   labels[parts[name]])
                               for name in splits})  # fmt: skip
+
+    def _examples(self, clips: Iterable[np.ndarray], y: np.ndarray) -> Examples:
+        """A split whose clips, given a chunk `(n, frames, size, size, 3)` at a time, are
+        kept in a `RowFile` under the run directory's `cache/`."""
+        rows = RowFile(self.workdir / "cache")
+        for chunk in clips:
+            rows.append(chunk)
+        return Examples(rows, np.asarray(y), np.full(len(y), -1))
 
     def files(self) -> list[Path]:
         """Every frame a `frames:DIR` folder's clips hold, every clip of a `videos:DIR`
@@ -109,11 +128,12 @@ class Video:
         """Nothing to read back."""
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
-        seed = self.cfg.train.seed
-        ds = tf.data.Dataset.from_tensor_slices((examples.x, examples.y)).cache()
+        seed, rows, labels = self.cfg.train.seed, examples.x, tf.constant(examples.y)
+        ds = tf.data.Dataset.range(len(examples.y))
         if training:
             ds = ds.shuffle(len(examples.y), seed=seed)
-        ds = ds.batch(self.cfg.train.batch_size)
+        ds = ds.batch(self.cfg.train.batch_size).map(lambda i: (rows.gather(i),
+                                                                tf.gather(labels, i)))  # fmt: skip
         if self.video.augment and training:
             # Seeds from the dataset, not stateful ops, so that parallel calls and resumed
             # runs draw the same jitter: a new pair per batch, new values each epoch.
@@ -181,40 +201,38 @@ class Video:
                          for i in _evenly_np(len(files), video.frames)])  # fmt: skip
 
 
-def _examples(x: np.ndarray, y: np.ndarray) -> Examples:
-    return Examples(x, np.asarray(y), np.full(len(y), -1))
-
-
 def _evenly(length, count: int):
     """`count` indices spread evenly over `length` (a tensor), first and last included."""
     last = tf.cast(length - 1, tf.float32)
     return tf.cast(tf.round(tf.linspace(0.0, last, count)), tf.int32)
 
 
-def read_frames(folder: Path, frames: int, size: int, max_pixels: int):
-    """`DIR/<class>/<clip>/<frame>` -> clips `(n, frames, size, size, 3)`, labels, classes.
+def read_frames(folders: list[Path], frames: int, size: int,
+                max_pixels: int) -> Iterator[np.ndarray]:  # fmt: skip
+    """Clip folders of frame files -> their clips, `(n, frames, size, size, 3)` a chunk
+    at a time, in order: frames taken evenly over each clip, in file-name order."""
+    for start in range(0, len(folders), CHUNK):
+        clips = []
+        for clip in folders[start : start + CHUNK]:
+            paths = _frames_of(clip)
+            if len(paths) < frames:
+                raise DataError(f"{clip}: {len(paths)} frames, need at least "
+                                f"video.frames={frames}")  # fmt: skip
+            clips.append(np.stack([images.load(paths[i], size, max_pixels)
+                                   for i in _evenly_np(len(paths), frames)]))  # fmt: skip
+        yield np.stack(clips)
 
-    Frames are taken evenly over each clip, in file-name order.
-    """
-    folders, labels, classes = _clip_folders(folder)
-    clips = []
-    for clip in folders:
-        paths = _frames_of(clip)
-        if len(paths) < frames:
-            raise DataError(f"{clip}: {len(paths)} frames, need at least video.frames={frames}")
-        clips.append(np.stack([images.load(paths[i], size, max_pixels)
-                               for i in _evenly_np(len(paths), frames)]))  # fmt: skip
-    return np.stack(clips), labels, classes
 
-
-def read_videos(folder: Path, frames: int, size: int, max_pixels: int):
-    """`DIR/<class>/<clip>.avi|.mp4|...` -> clips `(n, frames, size, size, 3)`, labels,
-    classes: each file decoded (`read_video`, several at once), `frames` frames taken
-    evenly over it. Files of other suffixes are not clips (UCF101 has none)."""
-    files, labels, classes = _video_files(folder)
+def read_videos(files: list[Path], frames: int, size: int,
+                max_pixels: int) -> Iterator[np.ndarray]:  # fmt: skip
+    """Video files -> their clips, `(n, frames, size, size, 3)` a chunk at a time, in
+    order: each file decoded (`read_video`, several at once), `frames` frames taken
+    evenly over it."""
     with ThreadPoolExecutor(os.cpu_count()) as pool:  # FFmpeg decodes without the GIL
-        clips = list(pool.map(lambda path: read_video(path, frames, size, max_pixels), files))
-    return np.stack(clips), labels, classes
+        for start in range(0, len(files), CHUNK):
+            chunk = files[start : start + CHUNK]
+            yield np.stack(list(pool.map(lambda p: read_video(p, frames, size, max_pixels),
+                                         chunk)))  # fmt: skip
 
 
 def _clip_folders(folder: Path) -> tuple[list[Path], np.ndarray, tuple]:
@@ -316,13 +334,18 @@ def write_video(path: Path, clip: np.ndarray, fps: int = 25) -> None:
         container.mux(stream.encode())
 
 
+# A folder source's kind -> (its clips' paths, labels and classes; the clips of paths)
+FOLDER_READERS = {"frames": (_clip_folders, read_frames), "videos": (_video_files, read_videos)}
+
+
 def _evenly_np(length: int, count: int) -> np.ndarray:
     """`count` indices spread evenly over `length`, first and last included (as
     `_evenly` in the graph)."""
     return np.linspace(0, length - 1, count).round().astype(int)
 
 
-def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...]) -> Data:
+def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...],
+          examples: Callable[[list[np.ndarray], np.ndarray], Examples]) -> Data:  # fmt: skip
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     builder = tfds.builder(name)
@@ -341,13 +364,14 @@ def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...])
         arrays[split] = (np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
     splits = {}
     if "test" in wanted:
-        splits["test"] = _examples(*arrays["test"])
+        x, y = arrays["test"]
+        splits["test"] = examples([x], y)
     if "train" in wanted or "val" in wanted:
         x, y = arrays["train"]
         held = random.Random(seed).sample(range(len(x)), max(1, len(x) // 10))
         val = np.zeros(len(x), bool)
         val[held] = True
-        splits.update({"train": _examples(x[~val], y[~val]), "val": _examples(x[val], y[val])})
+        splits.update({"train": examples([x[~val]], y[~val]), "val": examples([x[val]], y[val])})
     return Data(classes, {name: splits[name] for name in wanted})
 
 

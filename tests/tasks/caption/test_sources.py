@@ -1,12 +1,16 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
 from common.errors import DataError
+from tasks import images
 from tasks.caption import metrics, shapes, sources
-from tasks.caption.config import DataConfig
+from tasks.caption.config import PRESETS, DataConfig
 from tasks.caption.shapes import _Shape
+from tasks.caption.task import CaptionTask
 
 
 def _load(source: str, size: int = 50, image_size: int = 32, splits=("train", "val", "test")):
@@ -118,8 +122,37 @@ def test_bad_folders_name_the_file_or_line(tmp_path, damage, message):
         bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
     else:
         Image.new("RGB", (4000, 3000)).save(bad)
-    with pytest.raises(DataError, match=message):
-        sources.read_folder(folder, 16, max_pixels=10_000_000)
+    with pytest.raises(DataError, match=message):  # pixels are read when asked for
+        [example.image for example in sources.read_folder(folder, 16, max_pixels=10_000_000)]
+
+
+def test_a_folder_trains_from_files_read_a_batch_at_a_time(tmp_path):
+    """The training pipeline's batches hold each pair's image as `images.load` reads
+    it, while the examples hold no pixels; a corrupt file stops `prepare` by name."""
+    (tmp_path / "data").mkdir()
+    folder = _flickr_folder(tmp_path / "data", n=10)  # captions "a dog, number I, runs"
+    for i in range(10):  # image I in its own colour
+        Image.new("RGB", (40, 30), (25 * i, 200 - 20 * i, 90)).save(folder / "images" / f"{i}.jpg")
+    cfg = PRESETS["tiny"]
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, source=f"folder:{folder}",
+                                                            image_size=16))  # fmt: skip
+    task = CaptionTask(cfg, tmp_path / "run")
+    splits = task.prepare()
+    train = sources.load(cfg.data, ("train",))["train"]
+    assert all(callable(e.pixels) for e in train + task.val)
+    table = ["", "[UNK]", *task.vocabulary]  # token ids -> words
+    seen = []
+    for (pixels, caption_in), _, _ in splits.train:
+        for image, ids in zip(pixels.numpy(), caption_in.numpy(), strict=True):
+            (number,) = [table[i] for i in ids if table[i].isdigit()]
+            want = images.load(folder / "images" / f"{number}.jpg", 16, 10**6)
+            np.testing.assert_array_equal(image, want)
+            seen.append(number)
+    assert sorted(seen) == sorted(e.captions[0].split()[3].rstrip(",") for e in train)
+    assert not list((tmp_path / "run" / "cache").iterdir())  # unlinked files only
+    (folder / "images" / "3.jpg").write_bytes(b"not a picture")
+    with pytest.raises(DataError, match="3.jpg: not a readable image"):
+        CaptionTask(cfg, tmp_path / "run2").prepare()
 
 
 def test_folder_without_a_caption_file(tmp_path):

@@ -1,5 +1,6 @@
 """Loading a classify source as the task does, from `--set`-style settings."""
 
+import tempfile
 from pathlib import Path
 
 from pipelines import settings
@@ -9,7 +10,9 @@ from tasks.classify.config import PRESETS
 from tasks.classify.modality import Data
 
 
-def load_data(source: str, *overrides: str, workdir: Path = Path("unused")) -> Data:
-    """All splits of `source` under the default preset with `overrides` applied."""
+def load_data(source: str, *overrides: str, workdir: Path | None = None) -> Data:
+    """All splits of `source` under the default preset with `overrides` applied (the
+    run directory, where a modality may keep files: `workdir` or a new one)."""
     cfg = settings.resolve(PRESETS, "default", [f"data.source={source}", *overrides])
+    workdir = workdir or Path(tempfile.mkdtemp())
     return modalities.for_source(source)(cfg, workdir).load(SPLITS)

@@ -6,7 +6,7 @@ from PIL import Image
 from common.errors import DataError
 from tasks.classify import moving_shapes, ohlcv, regimes
 from tasks.classify.modalities import Series, Video, for_source
-from tasks.classify.modalities.video import read_frames
+from tasks.classify.modalities.video import FOLDER_READERS
 from tests.tasks.classify.data import load_data
 
 HEADER = "Date,Open,High,Low,Close,Volume"
@@ -116,8 +116,14 @@ def _frames_folder(root, clips_per_class=2, frames=5):
     return root
 
 
+def _read_frames(root, frames):
+    listed, read = FOLDER_READERS["frames"]
+    folders, labels, classes = listed(root)
+    return np.concatenate(list(read(folders, frames, 8, 10**6))), labels, classes
+
+
 def test_frame_folders_sample_frames_evenly(tmp_path):
-    clips, labels, classes = read_frames(_frames_folder(tmp_path, frames=9), 3, 8, 10**6)
+    clips, labels, classes = _read_frames(_frames_folder(tmp_path, frames=9), 3)
     assert classes == ("jump", "walk") and labels.tolist() == [0, 0, 1, 1]
     assert clips.shape == (4, 3, 8, 8, 3)
     np.testing.assert_allclose(clips[0, :, 4, 4, 0], [0, 120, 240], atol=12)  # frames 0, 4, 8
@@ -137,7 +143,7 @@ def test_bad_frame_folders(tmp_path, damage, message):
     else:
         (root / "run").mkdir()
     with pytest.raises(DataError, match=message):
-        read_frames(root, 5, 8, 10**6)
+        _read_frames(root, 5)
 
 
 def test_tfds_video_source():

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from common.errors import DataError
@@ -12,6 +13,7 @@ from pipelines import cli
 from pipelines.inference import predict
 from tasks.classify.config import PRESETS
 from tasks.classify.modalities.video import Video, read_video, write_video
+from tasks.row_file import RowFile
 
 
 def _clips(rng, count: int, frames: int = 9) -> list[np.ndarray]:
@@ -31,23 +33,43 @@ def _write_twins(folder, clips_by_class: dict, suffix: str = ".avi") -> None:
             write_video(folder / "videos" / name / f"clip{k}{suffix}", clip)
 
 
-def _video(source: str) -> Video:
+def _video(source: str, workdir) -> Video:
     cfg = PRESETS["tiny"]
     return Video(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, source=source)),
-                 workdir=None)  # fmt: skip
+                 workdir)  # fmt: skip
 
 
 def test_videos_read_as_their_frames_do(tmp_path):
     rng = np.random.default_rng(0)
     _write_twins(tmp_path, {"jump": _clips(rng, 5), "walk": _clips(rng, 5)})
-    from_frames = _video(f"frames:{tmp_path / 'frames'}")
-    from_videos = _video(f"videos:{tmp_path / 'videos'}")
+    from_frames = _video(f"frames:{tmp_path / 'frames'}", tmp_path / "run")
+    from_videos = _video(f"videos:{tmp_path / 'videos'}", tmp_path / "run")
     frames, videos = (m.load(("train", "val", "test")) for m in (from_frames, from_videos))
     assert frames.classes == videos.classes == ("jump", "walk")
     for split in ("train", "val", "test"):  # lossless files: the same pixels, the same split
         np.testing.assert_array_equal(frames.splits[split].x, videos.splits[split].x)
         np.testing.assert_array_equal(frames.splits[split].y, videos.splits[split].y)
     assert len(from_videos.files()) == 10 and all(p.suffix == ".avi" for p in from_videos.files())
+
+
+def test_clips_read_from_their_file_batch_as_the_clips_in_memory_did(tmp_path):
+    """The same batches in the same order, epoch after epoch, as the in-memory pipeline
+    this replaced (a resumed run depends on it), with no clip held in memory."""
+    cfg = PRESETS["tiny"]
+    cfg = dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, augment=False))
+    video = Video(cfg, tmp_path)
+    train = video.load(("train",)).splits["train"]
+    assert isinstance(train.x, RowFile) and not list((tmp_path / "cache").iterdir())
+    clips = np.asarray(train.x)  # (n, frames, size, size, 3)
+    twin = tf.data.Dataset.from_tensor_slices((clips, train.y))
+    twin = twin.shuffle(len(clips), seed=cfg.train.seed).batch(cfg.train.batch_size)
+    streamed = video.dataset(train, training=True)
+    for _ in range(2):  # each epoch a new order
+        pairs = list(zip(streamed, twin, strict=True))
+        for (x, y), (want_x, want_y) in pairs:
+            np.testing.assert_array_equal(x, tf.cast(want_x, tf.float32))
+            np.testing.assert_array_equal(y, want_y)
+    assert len(pairs) > 1
 
 
 def test_a_clip_keeps_only_the_frames_it_takes(tmp_path):
