@@ -4,6 +4,7 @@ import dataclasses
 
 OPTIMIZERS = ("adam", "adagrad")
 SCHEDULES = ("constant", "cosine")
+AVERAGE_KEEPS = ("better", "always")  # train.average_keep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +32,10 @@ class TrainConfig:
     mixed_precision: bool = False  # float16 compute on a GPU (cuDNN), bfloat16 on a CPU
     backup_steps: int = 200  # save the training state this often (and every epoch)
     average_last: int = 0  # also try the mean of the last N epochs' weights (0: off)
+    # better: the mean replaces the best epoch when it scores better on validation;
+    # always: the mean is kept (stochastic weight averaging: a small validation set's
+    # best epoch is a noisy pick, and its figure an optimistic one to compare against)
+    average_keep: str = "better"
 
     def __post_init__(self):
         counts = ("epochs", "batch_size", "length_pool", "steps_per_execution", "backup_steps")
@@ -43,8 +48,9 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS or self.lr_schedule not in SCHEDULES:
             raise ValueError(f"train.optimizer must be one of {OPTIMIZERS} and train."
                              f"lr_schedule one of {SCHEDULES}")  # fmt: skip
-        if self.average_last < 0:
-            raise ValueError(f"train.average_last must be 0 or more, got {self.average_last}")
+        if self.average_last < 0 or self.average_keep not in AVERAGE_KEEPS:
+            raise ValueError(f"train.average_last must be 0 or more and train.average_keep "
+                             f"one of {AVERAGE_KEEPS}")  # fmt: skip
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
 

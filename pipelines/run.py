@@ -217,13 +217,16 @@ def _fit(model: keras.Model, splits, train_cfg, workdir: Path, writes: Path,
         _fit_from_backup(model, splits, train_cfg, workdir, writes, [*task_callbacks, *extra],
                          selection)  # fmt: skip
     if train_cfg.average_last:
-        _keep_average(model, epochs, splits.val, task_callbacks, selection, writes / CHECKPOINT)
+        _keep_average(model, epochs, splits.val, task_callbacks, selection, writes / CHECKPOINT,
+                      always=train_cfg.average_keep == "always")  # fmt: skip
 
 
 def _keep_average(model: keras.Model, epochs: EpochWeights, val: tf.data.Dataset,
-                  callbacks: list, selection: tuple[str, str], best: Path) -> None:  # fmt: skip
+                  callbacks: list, selection: tuple[str, str], best: Path,
+                  always: bool) -> None:  # fmt: skip
     """The mean of the last epochs' weights replaces the best checkpoint when it scores
-    better on the selection figure (checkpoint averaging, `train.average_last`).
+    better on the selection figure, or `always` (checkpoint averaging,
+    `train.average_last`, `train.average_keep`).
 
     Both are scored in `model` itself, its weights swapped: a task's scorer may be
     bound to the model its callbacks were made for (a traced translator, say)."""
@@ -235,7 +238,7 @@ def _keep_average(model: keras.Model, epochs: EpochWeights, val: tf.data.Dataset
     averaged = scorer(model)
     model.set_weights(keras.saving.load_model(best, safe_mode=True).get_weights())
     kept = scorer(model)
-    better = averaged < kept if mode == "min" else averaged > kept
+    better = always or (averaged < kept if mode == "min" else averaged > kept)
     print(f"mean of the last {count} epochs' weights: {monitor} {averaged:.4f}, the best "
           f"epoch's {kept:.4f}: {'the mean' if better else 'the best epoch'} is kept")  # fmt: skip
     if better:

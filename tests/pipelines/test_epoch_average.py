@@ -1,5 +1,5 @@
-"""Checkpoint averaging: the mean of the last epochs replaces the best checkpoint only
-when it scores better, each scored in the training model itself."""
+"""Checkpoint averaging: the mean of the last epochs replaces the best checkpoint when it
+scores better (each scored in the training model itself), or always when asked."""
 
 import keras
 import numpy as np
@@ -16,8 +16,9 @@ def _model(value: float) -> keras.Model:
     return model
 
 
-@pytest.mark.parametrize("best_value,kept", [(1.0, 3.0), (5.0, 5.0)])
-def test_the_mean_is_kept_only_when_it_scores_better(tmp_path, best_value, kept):
+@pytest.mark.parametrize("best_value,always,kept", [(1.0, False, 3.0), (5.0, False, 5.0),
+                                                    (5.0, True, 3.0)])  # fmt: skip
+def test_the_mean_is_kept_when_it_scores_better_or_always(tmp_path, best_value, always, kept):
     model = _model(0.0)
     epochs = EpochWeights(tmp_path / "epochs", count=2)
     for value, epoch in ((2.0, 0), (4.0, 1)):  # the last two epochs: mean 3
@@ -28,6 +29,6 @@ def test_the_mean_is_kept_only_when_it_scores_better(tmp_path, best_value, kept)
     _model(best_value).save(best)
     # Scored as a task scores: bound to the training model, whatever it is given.
     score = ValidationScore("val_score", lambda _: float(model.get_weights()[0][0, 0]))
-    run._keep_average(model, epochs, None, [score], ("val_score", "max"), best)
+    run._keep_average(model, epochs, None, [score], ("val_score", "max"), best, always)
     saved = keras.saving.load_model(best, safe_mode=True).get_weights()[0][0, 0]
     assert saved == kept

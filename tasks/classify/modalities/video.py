@@ -132,8 +132,9 @@ class Video:
         ds = tf.data.Dataset.range(len(examples.y))
         if training:
             ds = ds.shuffle(len(examples.y), seed=seed)
-        ds = ds.batch(self.cfg.train.batch_size).map(lambda i: (rows.gather(i),
-                                                                tf.gather(labels, i)))  # fmt: skip
+        ds = ds.batch(self.cfg.train.batch_size).map(
+            lambda i: (rows.gather(i), tf.gather(labels, i)), num_parallel_calls=tf.data.AUTOTUNE
+        )  # batches read in parallel, kept in order
         if self.video.augment and training:
             # Seeds from the dataset, not stateful ops, so that parallel calls and resumed
             # runs draw the same jitter: a new pair per batch, new values each epoch.
