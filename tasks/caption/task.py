@@ -171,8 +171,7 @@ class CaptionTask:
         def cider(model: keras.Model) -> float:
             outputs = []
             for start in range(0, len(sample), EVAL_BATCH):
-                rows = np.arange(start, min(start + EVAL_BATCH, len(sample)))
-                tokens = greedy(*(x.read(rows) for x in inputs))
+                tokens = greedy(*(x[start : start + EVAL_BATCH] for x in inputs))
                 captions = text.detokenize(tokens, self.vocabulary, "word").numpy()
                 outputs += [c.decode("utf-8") for c in captions]
             return metrics.coco_scores(references, outputs)["cider"]

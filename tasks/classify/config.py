@@ -72,7 +72,7 @@ PRESETS = {
     "sst-binary": [*SST, "trees.sst_mode=binary"],  # the five-class model read as two
     # Tuning for a data source (see pipelines.settings.resolve): ListOps' 90k trees an epoch.
     "default:listops": [
-        "train.epochs=12",
+        "train.epochs=10",
         "train.patience=3",
         "train.learning_rate=0.003",
         "train.clipnorm=1.0",
