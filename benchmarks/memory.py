@@ -1,6 +1,8 @@
 """Memory as the data grows: the peak resident memory of a one-epoch `train` command
 (data, fit, evaluation, export) on a generated source written to files, at 1x and at
-10x its size, for translate (`anki:` file) and caption (`folder:` of PNG files).
+10x its size, for translate (an `anki:` folder whose training file grows; its
+validation and test files stay the same, as a WMT pair's newstest does, so the
+evaluation is the same work at both scales) and caption (a `folder:` of PNG files).
 
 A pipeline that streams its data holds about the same at 10x as at 1x; one that reads
 its source whole grows with it. The target: the 10x run's peak within 15% of the 1x
@@ -23,6 +25,7 @@ TARGET = 1.15  # the 10x run's peak over the 1x run's
 SIZES = {"translate": 10_000, "caption": 2_000}  # at 1x: sentence pairs, images
 QUICK_SIZES = {"translate": 200, "caption": 40}
 SCALES = (1, 10)
+HELD_PAIRS = 1_000  # translate's validation and test pairs, at every scale
 # Smaller models than the presets' (the real-corpus translate model, the ImageNet
 # backbone at 224 pixels) keep the runs to minutes: what grows with the data is the data.
 SETTINGS = {
@@ -63,19 +66,24 @@ def peak_rss_mb(task: str, count: int, quick: bool) -> float:
 
 
 def write_pairs(folder: Path, count: int) -> str:
-    """`count` generated sentence pairs as an `anki:` file; returns the source.
+    """`count` generated training pairs as an `anki:` folder, beside validation and
+    test files of `HELD_PAIRS` pairs each that do not depend on `count`; returns the
+    source.
 
     Example:
     >>> import tempfile
     >>> from tasks.translate.sources import read_anki
     >>> source = write_pairs(Path(tempfile.mkdtemp()), 5)
-    >>> len(read_anki(Path(source.split(":", 1)[1])))
-    5
+    >>> [len(list(read_anki(Path(source[5:]) / f"{s}.tsv"))) for s in ("train", "val", "test")]
+    [5, 1000, 1000]
     """
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"{p.source}\t{p.target}\n" for p in toy_pairs.generate(count, seed=0)]
-    (folder / "pairs.txt").write_text("".join(lines), encoding="utf-8")
-    return f"anki:{folder / 'pairs.txt'}"
+    held = toy_pairs.generate(2 * HELD_PAIRS, seed=1)
+    for name, pairs in (("train", toy_pairs.generate(count, seed=0)),
+                        ("val", held[:HELD_PAIRS]), ("test", held[HELD_PAIRS:])):  # fmt: skip
+        lines = [f"{p.source}\t{p.target}\n" for p in pairs]
+        (folder / f"{name}.tsv").write_text("".join(lines), encoding="utf-8")
+    return f"anki:{folder}"
 
 
 def write_images(folder: Path, count: int) -> str:

@@ -1,9 +1,11 @@
 """What every task shares: the task contract, data splits and reading data files."""
 
 import dataclasses
+import hashlib
+import itertools
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -96,6 +98,47 @@ def read_text(path: Path) -> str:
         raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from None
 
 
+def read_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """The lines of a UTF-8 file, read one at a time, for files larger than memory:
+    `(number, line, ended)`, the line without its `\\n` and whether one ended it (not
+    so for a last line cut short). A leading byte-order mark is dropped; errors are
+    `read_text`'s, a line that is not UTF-8 named by its number.
+
+    Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = path.write_bytes(b"\\xef\\xbb\\xbfone\\ntwo")
+    >>> list(read_lines(path))
+    [(1, 'one', True), (2, 'two', False)]
+    """
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError) as err:  # a folder, no permission, a NUL in the name
+        raise DataError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+    with file:
+        for number, raw in enumerate(file, 1):  # binary lines end at b"\\n" only
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{number}: not valid UTF-8 ({err.reason})") from None
+            ended = line.endswith("\n")
+            yield number, line[:-1] if ended else line, ended
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """`items` in lists of `size` (the last one shorter), read lazily.
+
+    Example:
+    >>> list(batched(range(5), 2))
+    [[0, 1], [2, 3], [4]]
+    """
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
 def parse_source(spec: str, known: dict[str, str]) -> tuple[str, str]:
     """Splits `KIND[:ARG]` and checks `KIND` against `known` (kind -> description).
 
@@ -147,6 +190,21 @@ def random_split(items: list, seed: int, key: Callable | None = None) -> dict[st
             for name, (a, b) in bounds.items()}  # fmt: skip
 
 
+def hash_split(key: str, seed: int) -> str:
+    """The split of a streamed example, from a hash of its `key` and `seed`: 80/10/10,
+    decided one example at a time, so an example keeps its split whatever else the
+    file holds (lines added or removed move no other example).
+
+    Example:
+    >>> from collections import Counter
+    >>> sorted(Counter(hash_split(f"sentence {i}", 0) for i in range(1000)).items())
+    [('test', 104), ('train', 796), ('val', 100)]
+    """
+    digest = hashlib.blake2b(f"{seed}/{key}".encode(), digest_size=8).digest()
+    tenth = int.from_bytes(digest, "big") % 10
+    return "test" if tenth == 0 else "val" if tenth == 1 else "train"
+
+
 def split_seed(seed: int, split: str) -> int:
     """The seed of one split of a generated source: each split is drawn on its own.
 
@@ -192,10 +250,47 @@ def _split_files(folder: Path) -> dict[str, list[Path]]:
                                    ("test", ("test",)))}  # fmt: skip
 
 
+def _folder_splits(folder: Path) -> dict[str, list[Path]]:
+    """A folder source's files by split; it must have `train*` and `test*` ones."""
+    files = _split_files(folder)
+    if not files["train"] or not files["test"]:
+        raise DataError(f"{folder}: a folder source needs train* and test* files "
+                        f"(and optionally val* or dev*)")  # fmt: skip
+    return files
+
+
 def local_files(path: Path) -> list[Path]:
     """The files a local source reads: `path` itself, or a folder's split files."""
     path = Path(path)
     return [path] if not path.is_dir() else [f for fs in _split_files(path).values() for f in fs]
+
+
+def local_split(path: Path, read: Callable[[Path], Iterable], seed: int, key: Callable,
+                split: str) -> Iterator:  # fmt: skip
+    """One split of a local source, read lazily with `read(file)` (an iterator): a
+    file's examples by `hash_split` of `key(example)` (so the examples of one key, the
+    translations of one sentence, say, share a split), or a folder's `train*`, `val*`
+    (or `dev*`) and `test*` files. A folder without a validation file gives a tenth of
+    its training examples (by `hash_split`) to validation; a standard test set stays
+    the test set.
+
+    Example:
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("train.txt", "test.txt"):
+    ...     _ = (folder / name).write_text("".join(f"{name[:2]}{i}\\n" for i in range(20)))
+    >>> read = lambda path: iter(path.read_text().split())
+    >>> [len(list(local_split(folder, read, 0, str, s))) for s in ("train", "val", "test")]
+    [18, 2, 20]
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return (e for e in read(path) if hash_split(key(e), seed) == split)
+    files = _folder_splits(path)
+    if files["val"] or split == "test":
+        return (e for file in files[split] for e in read(file))
+    kept = {"val"} if split == "val" else {"train", "test"}
+    return (e for file in files["train"] for e in read(file) if hash_split(key(e), seed) in kept)
 
 
 def local_splits(path: Path, read: Callable[[Path], list], seed: int,
@@ -218,10 +313,7 @@ def local_splits(path: Path, read: Callable[[Path], list], seed: int,
     path = Path(path)
     if not path.is_dir():
         return random_split(read(path), seed, key)
-    files = _split_files(path)
-    if not files["train"] or not files["test"]:
-        raise DataError(f"{path}: a folder source needs train* and test* files "
-                        f"(and optionally val* or dev*)")  # fmt: skip
+    files = _folder_splits(path)
     parts = {name: [e for file in found for e in read(file)] for name, found in files.items()}
     if not files["val"]:
         held = random_split(parts["train"], seed, key)

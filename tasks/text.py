@@ -5,6 +5,7 @@ Token ids: 0 is padding, 1 is `[UNK]` (both added by `TextVectorization`), 2 is
 `[start]` and 3 is `[end]`; the rest follow in order of training-set frequency.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import keras
@@ -12,6 +13,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from common import atomic
+from tasks.base import batched
 
 PAD, UNK, START, END = 0, 1, 2, 3
 SPECIALS = ["[start]", "[end]"]
@@ -152,14 +154,15 @@ def vectorizer(vocabulary: list[str], level: str, length: int | None = None,
     )
 
 
-def build_vocabulary(texts: list[str], level: str, max_tokens: int,
+def build_vocabulary(texts: Iterable[str], level: str, max_tokens: int,
                      keep_case: bool = False) -> list[str]:  # fmt: skip
-    """The `max_tokens` most frequent tokens of `texts`, after the special tokens."""
+    """The `max_tokens` most frequent tokens of `texts` (read once, a chunk at a time),
+    after the special tokens."""
     layer = keras.layers.TextVectorization(
         max_tokens=max_tokens + 2, standardize=_standardizer(level, keep_case),
         split=_split(level),
     )  # + padding and [UNK]  # fmt: skip
-    layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(4096))
+    layer.adapt(tf.constant(chunk) for chunk in batched(texts, 4096))  # errors propagate
     return SPECIALS + [t for t in layer.get_vocabulary()[2:] if t not in SPECIALS]
 
 
@@ -218,12 +221,6 @@ def token_name(vocabulary: list[str], token_id: int) -> str:
     """A readable name for one id (for plots); spaces of character tokens shown as ␣."""
     token = vocabulary[token_id - 2] if token_id >= 2 else ("", "[UNK]")[token_id]
     return token.replace(" ", "␣")
-
-
-def teacher_forcing(target):
-    """`(T,)` ids -> `[start] ids` as decoder input, `ids [end]` as its target."""
-    target = tf.concat([[START], target, [END]], axis=0)
-    return target[:-1], target[1:]
 
 
 def teacher_batch(targets: tf.RaggedTensor):

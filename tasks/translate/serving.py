@@ -65,8 +65,8 @@ class Translator:
     >>> from tasks.translate import tokenizers
     >>> from tasks.translate.config import PRESETS
     >>> cfg, folder = PRESETS["tiny"], Path(tempfile.mkdtemp())
-    >>> source = tokenizers.build("word", ["the dog"], 10, folder / "source")
-    >>> target = tokenizers.build("word", ["le chien"], 10, folder / "target")
+    >>> source = tokenizers.build("word", lambda: ["the dog"], 10, folder / "source")
+    >>> target = tokenizers.build("word", lambda: ["le chien"], 10, folder / "target")
     >>> model = seq2seq.build_model(cfg.model, source.vocabulary, target.size)
     >>> translator = Translator(model, source, target, cfg)
     >>> translator.beam(tf.constant(["the dog", ""]))["score"].shape

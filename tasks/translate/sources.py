@@ -1,23 +1,27 @@
 """Where translation pairs come from: generated, Anki/Tatoeba, two text files, TFDS.
 
-`load(cfg, splits)` returns `{split: [Pair, ...]}` for the splits asked, making or
-reading only what they need. Generated pairs are drawn per split (held-out sources
-never occur in training). A local file is split 80/10/10 after a seeded shuffle by
-source sentence, so that all translations of a sentence fall in one split; a folder
-of `train*`, `val*` (or `dev*`) and `test*` files keeps its own splits. TFDS sets keep
-their own splits (a missing validation split is carved from train).
+`read(cfg, split)` gives one split's pairs lazily, one at a time, making or reading
+only what that split needs: a local file or a TFDS split is never held whole, however
+large. Generated pairs are drawn per split (held-out sources never occur in
+training). A local file is split 80/10/10 by a hash of each pair's source sentence
+(`tasks.base.hash_split`), so that all translations of a sentence fall in one split
+and a pair's split does not depend on the rest of the file; a folder of `train*`,
+`val*` (or `dev*`) and `test*` files keeps its own splits. TFDS sets keep their own
+splits (a missing validation split is carved from train).
 """
 
+import itertools
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from common.errors import DataError
 from tasks.base import (
-    SPLITS,
     generated_split,
     local_files,
-    local_splits,
+    local_split,
     parse_source,
-    read_text,
+    read_lines,
     split_sizes,
 )
 from tasks.translate import toy_pairs
@@ -33,25 +37,29 @@ SOURCES = {
 }
 
 
-def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Pair]]:
-    """The pairs of `splits` of the source `cfg.source` (a translate `DataConfig`)."""
+def read(cfg, split: str) -> Iterator[Pair]:
+    """The pairs of `split` of the source `cfg.source` (a translate `DataConfig`), read
+    lazily: each call reads the source anew.
+
+    Example:
+    >>> from tasks.translate.config import DataConfig
+    >>> pair = next(read(DataConfig(size=100), "test"))
+    >>> len(pair.source.split()) > 1
+    True
+    """
     kind, arg = parse_source(cfg.source, SOURCES)
     if kind == "toy_pairs":
-        sizes = split_sizes(cfg.size)
-        return {name: generated_split(toy_pairs.generate, sizes, cfg.seed, name,
-                                      key=lambda pair: pair.source)
-                for name in splits}  # fmt: skip
+        return iter(generated_split(toy_pairs.generate, split_sizes(cfg.size), cfg.seed, split,
+                                    key=_source))  # fmt: skip
     if kind == "tfds":
-        return _tfds(arg, splits)
+        return _tfds(arg, split)
     if not arg:
         raise DataError(f"data source {kind!r} needs a path: {SOURCES[kind]}")
     if kind == "anki":
-        parts = local_splits(Path(arg), read_anki, cfg.seed, key=_source)
-    else:
-        src, tgt = _parallel_paths(arg)
-        parts = local_splits(src, lambda path: read_parallel(path, _target_of(path, src, tgt)),
-                             cfg.seed, key=_source)  # fmt: skip
-    return {name: parts[name] for name in splits}
+        return local_split(Path(arg), read_anki, cfg.seed, _source, split)
+    src, tgt = _parallel_paths(arg)
+    return local_split(src, lambda path: read_parallel(path, _target_of(path, src, tgt)),
+                       cfg.seed, _source, split)  # fmt: skip
 
 
 def files(cfg) -> list[Path]:
@@ -86,50 +94,42 @@ def _source(pair: Pair) -> str:
     return pair.source
 
 
-def _read_lines(path: Path) -> list[str]:
-    lines = read_text(path).split("\n")
-    return lines[:-1] if lines[-1] == "" else lines
-
-
-def read_anki(path: Path) -> list[Pair]:
-    """Reads `source<TAB>target[<TAB>attribution]` lines.
+def read_anki(path: Path) -> Iterator[Pair]:
+    """Reads `source<TAB>target[<TAB>attribution]` lines, one at a time.
 
     A malformed line is an error naming it; a malformed *last* line without a
     newline is taken as a truncated download and left out with a warning.
     """
-    lines = _read_lines(path)
-    truncated = not path.read_bytes().endswith(b"\n")
-    pairs = []
-    for number, line in enumerate(lines, 1):
+    for number, line, ended in read_lines(path):
         columns = line.rstrip("\r").split("\t")
-        ok = len(columns) in (2, 3) and columns[0].strip() and columns[1].strip()
-        if not ok:
-            if truncated and number == len(lines):
-                print(f"warning: {path}:{number}: truncated last line left out")
-                continue
+        if len(columns) in (2, 3) and columns[0].strip() and columns[1].strip():
+            yield Pair(columns[0].strip(), columns[1].strip(), None, f"{path}:{number}")
+        elif not ended:
+            warnings.warn(f"{path}:{number}: truncated last line left out", stacklevel=1)
+        else:
             raise DataError(
                 f"{path}:{number}: expected 'source<TAB>target[<TAB>attribution]' "
                 f"with non-empty sentences, got {len(columns)} column(s): {line[:80]!r}"
             )
-        pairs.append(Pair(columns[0].strip(), columns[1].strip(), None, f"{path}:{number}"))
-    return pairs
 
 
-def read_parallel(src: Path, tgt: Path) -> list[Pair]:
-    """Reads two line-aligned files; empty lines and unequal lengths are errors."""
-    sources, targets = _read_lines(src), _read_lines(tgt)
-    if len(sources) != len(targets):
-        raise DataError(f"{src} has {len(sources)} lines but {tgt} has {len(targets)}")
-    pairs = []
-    for number, (s, t) in enumerate(zip(sources, targets, strict=True), 1):
-        for path, text in ((src, s), (tgt, t)):
+def read_parallel(src: Path, tgt: Path) -> Iterator[Pair]:
+    """Reads two line-aligned files, a line of each at a time; empty lines and unequal
+    lengths are errors."""
+    lines = itertools.zip_longest(read_lines(src), read_lines(tgt))
+    for number, (source, target) in enumerate(lines, 1):
+        if source is None or target is None:  # one file ended: count the other's rest
+            longer = number + sum(1 for _ in lines)
+            counts = (number - 1, longer) if source is None else (longer, number - 1)
+            raise DataError(f"{src} has {counts[0]} lines but {tgt} has {counts[1]}")
+        for path, (_, text, _) in ((src, source), (tgt, target)):
             if not text.strip():
                 raise DataError(f"{path}:{number}: empty sentence")
-        pairs.append(Pair(s.strip(), t.strip(), None, f"{src}:{number}"))
-    return pairs
+        yield Pair(source[1].strip(), target[1].strip(), None, f"{src}:{number}")
 
 
-def _tfds(name: str, wanted: tuple[str, ...]) -> dict[str, list[Pair]]:
+def _tfds(name: str, split: str) -> Iterator[Pair]:
+    """One split of a TFDS set, read from the `tf.data` dataset TFDS returns."""
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     if not name:
@@ -145,11 +145,6 @@ def _tfds(name: str, wanted: tuple[str, ...]) -> dict[str, list[Pair]]:
     if names["val"] == "train[:5%]":
         names["train"] = "train[5%:]"
     builder.download_and_prepare()
-    out = {}
-    for split_name, tfds_split in ((n, names[n]) for n in wanted):
-        ds = builder.as_dataset(split=tfds_split, as_supervised=True)
-        out[split_name] = [
-            Pair(s.decode("utf-8"), t.decode("utf-8"), None, f"tfds:{name}[{tfds_split}] #{i}")
-            for i, (s, t) in enumerate(tfds.as_numpy(ds))
-        ]
-    return out
+    ds = builder.as_dataset(split=names[split], as_supervised=True)
+    for i, (s, t) in enumerate(tfds.as_numpy(ds)):
+        yield Pair(s.decode("utf-8"), t.decode("utf-8"), None, f"tfds:{name}[{names[split]}] #{i}")

@@ -1,5 +1,7 @@
 """The translate task: data, model, metrics and export behind the `Task` contract."""
 
+import functools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import keras
@@ -10,8 +12,9 @@ import tensorflow_text as tf_text
 
 from common.errors import ConfigError, DataError, UserError
 from tasks import plots, text, trees
-from tasks.base import SPLITS, Splits
+from tasks.base import SPLITS, Splits, batched
 from tasks.export import json_rows
+from tasks.row_file import RowFile
 from tasks.translate import model as seq2seq
 from tasks.translate import sources, tokenizers
 from tasks.translate.config import PRESETS, TranslateConfig
@@ -20,6 +23,7 @@ from tasks.translate.toy_pairs import Pair
 from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
+ENCODE_CHUNK = 4096  # pairs tokenised at a time while writing a split's rows
 
 
 class TranslateTask:
@@ -54,18 +58,15 @@ class TranslateTask:
     # -- data ---------------------------------------------------------------
 
     def prepare(self) -> Splits:
-        """Reads the pairs, builds and records the tokenizers, and the pipelines."""
-        pairs = sources.load(self.cfg.data)
-        for pair in (p for part in pairs.values() for p in part):
-            self._check(pair)
+        """Builds and records the tokenizers, and the pipelines, reading the source a
+        split at a time (the training split once per tokenizer, then each split once)."""
         data = self.cfg.data
         self.source, self.target = (
-            tokenizers.build(data.tokens, [getattr(p, side) for p in pairs["train"]],
+            tokenizers.build(data.tokens, functools.partial(self._side, side),
                              data.max_vocab, self.workdir / "vocab" / side)
             for side in ("source", "target")
         )  # fmt: skip
-        self.val = pairs["val"]
-        return Splits(*(self._dataset(name, pairs[name]) for name in SPLITS))
+        return Splits(*(self._dataset(name) for name in SPLITS))
 
     def restore(self) -> None:
         """The tokenizers the run recorded."""
@@ -74,46 +75,79 @@ class TranslateTask:
             for side in ("source", "target")
         )
 
-    def _check(self, pair: Pair) -> None:
-        if self.tree_source and pair.tree is None:
-            raise DataError(
-                f"{pair.origin}: model.encoder={self.cfg.model.encoder} needs source parse "
-                f"trees, which data.source={self.cfg.data.source} lacks (try toy_pairs)"
-            )
+    def _pairs(self, split: str) -> Iterator[Pair]:
+        """The split's pairs, read lazily; a tree encoder checks each has a tree."""
+        for pair in sources.read(self.cfg.data, split):
+            if self.tree_source and pair.tree is None:
+                raise DataError(
+                    f"{pair.origin}: model.encoder={self.cfg.model.encoder} needs source "
+                    f"parse trees, which data.source={self.cfg.data.source} lacks (try "
+                    f"toy_pairs)"
+                )
+            yield pair
 
-    def _dataset(self, split: str, pairs: list[Pair]) -> tf.data.Dataset:
-        source = self.source.tokenize(tf.constant([p.source for p in pairs]))
-        target = self.target.tokenize(tf.constant([p.target for p in pairs]))
-        src_len, tgt_len = source.row_lengths().numpy(), target.row_lengths().numpy()
-        limit = self.cfg.data.max_length
-        for i in np.flatnonzero((src_len == 0) | (tgt_len == 0))[:1]:
-            raise DataError(f"{pairs[i].origin}: sentence has no tokens after normalising")
-        keep = (src_len <= limit) & (tgt_len <= limit)
-        if not keep.all():
-            first = pairs[int(np.flatnonzero(~keep)[0])].origin
-            print(
-                f"translate: {int((~keep).sum())} of {len(pairs)} {split} pairs are longer "
-                f"than data.max_length={limit} tokens and are left out (first: {first})"
-            )
-        kept = [p for p, k in zip(pairs, keep, strict=True) if k]
-        keep = tf.constant(keep)
-        target = tf.ragged.boolean_mask(target, keep)
-        batch = self.cfg.train.batch_size
-        if self.tree_source:  # parsed in the pipeline, as in the SavedModel
+    def _side(self, side: str) -> Iterator[str]:
+        """The training split's `source` or `target` sentences, read lazily."""
+        return (getattr(pair, side) for pair in self._pairs("train"))
+
+    def _dataset(self, split: str) -> tf.data.Dataset:
+        rows, counts, trees = self._encoded(split)
+        limit, batch = self.cfg.data.max_length, self.cfg.train.batch_size
+
+        def pairs(indices):  # (batch,) -> padded source, teacher-forcing target in, out
+            ids, lengths = rows.gather(indices), tf.gather(counts, indices)  # (batch, 2 * limit)
+            source = tf.RaggedTensor.from_tensor(ids[:, :limit], lengths=lengths[:, 0])
+            target = tf.RaggedTensor.from_tensor(ids[:, limit:], lengths=lengths[:, 1])
+            return source.to_tensor(), *text.teacher_batch(target)
+
+        if trees is not None:  # parsed in the pipeline, as in the SavedModel
             reader = TreeSource(self.source.vocabulary, self.cfg.model.tree)
-            parsed = tf.constant([p.tree for p in kept])
-            ds = tf.data.Dataset.from_tensor_slices((parsed, target))
-            ds = ds.map(lambda tree, target: (reader.single(tree), target)).cache()
-            ds = self._shuffled(ds, split, len(kept)).map(_teacher_forcing)
-            ds = ds.padded_batch(batch, padding_values=((0, -1), 0, 0))
-        else:  # shuffled indices, then one gather and pad per batch, not a map per pair
-            source = tf.ragged.boolean_mask(source, keep)
-            order = self._shuffled(tf.data.Dataset.range(len(kept)), split, len(kept))
+            ds = tf.data.Dataset.from_tensor_slices((trees, tf.range(len(rows), dtype=tf.int64)))
+            ds = ds.map(lambda tree, i: (reader.single(tree), i)).cache()
+            ds = self._shuffled(ds, split, len(rows))
+            ds = ds.padded_batch(batch, padding_values=((0, -1), tf.constant(0, tf.int64)))
+            ds = ds.map(lambda parsed, i: (parsed, *pairs(i)[1:]))
+        else:  # shuffled indices, then one read and pad per batch, not a map per pair
+            order = self._shuffled(tf.data.Dataset.range(len(rows)), split, len(rows))
             pool = self.cfg.train.length_pool if split == "train" else 1
-            lengths = target.row_lengths() * (limit + 1) + source.row_lengths()  # target first
-            ds = text.length_batches(order, lengths, batch, pool, self.cfg.train.seed)
-            ds = ds.map(lambda i: _padded_pairs(source, target, i))
+            sort_key = counts[:, 1] * (limit + 1) + counts[:, 0]  # target length first
+            ds = text.length_batches(order, sort_key, batch, pool, self.cfg.train.seed)
+            ds = ds.map(pairs)
         return ds.map(_with_weights).prefetch(tf.data.AUTOTUNE)
+
+    def _encoded(self, split: str) -> tuple[RowFile, tf.Tensor, list[str] | None]:
+        """The split's pairs tokenised a chunk at a time into a file under the run's
+        `cache/`: rows of `[source | target]` ids, each padded to `data.max_length`;
+        pairs longer than that are counted and left out. Returns the rows, their
+        `(rows, 2)` int64 source and target lengths and, for a tree encoder, the kept
+        pairs' parse trees (held in memory: generated sources only have them)."""
+        limit = self.cfg.data.max_length
+        rows = RowFile(self.workdir / "cache")
+        kept_lengths, trees, dropped, first = [], [] if self.tree_source else None, 0, None
+        for chunk in batched(self._pairs(split), ENCODE_CHUNK):
+            ids = [getattr(self, side).tokenize(tf.constant([getattr(p, side) for p in chunk]))
+                   for side in ("source", "target")]  # fmt: skip
+            counts = np.stack([side.row_lengths().numpy() for side in ids], axis=1)  # (n, 2)
+            for i in np.flatnonzero((counts == 0).any(axis=1))[:1]:
+                raise DataError(f"{chunk[i].origin}: sentence has no tokens after normalising")
+            keep = (counts <= limit).all(axis=1)
+            dropped += int((~keep).sum())
+            first = first or next((chunk[i].origin for i in np.flatnonzero(~keep)), None)
+            if keep.any():
+                padded = [tf.ragged.boolean_mask(side, keep).to_tensor(shape=[None, limit])
+                          for side in ids]  # fmt: skip
+                rows.append(np.concatenate([side.numpy() for side in padded], axis=1))
+                kept_lengths.append(counts[keep])
+                if trees is not None:
+                    trees += [p.tree for p, k in zip(chunk, keep, strict=True) if k]
+        if dropped:
+            print(f"translate: {dropped} {split} pairs are longer than data.max_length="
+                  f"{limit} tokens and are left out (first: {first})")  # fmt: skip
+        if not len(rows):
+            raise DataError(f"data.source={self.cfg.data.source}: the {split} split has no "
+                            f"pairs of at most data.max_length={limit} tokens (a file is "
+                            f"split 80/10/10 by a hash of each source sentence)")  # fmt: skip
+        return rows, tf.constant(np.concatenate(kept_lengths).astype(np.int64)), trees
 
     def _shuffled(self, ds: tf.data.Dataset, split: str, count: int) -> tf.data.Dataset:
         """Training examples in a new seeded order each epoch (one draw per iterator)."""
@@ -132,9 +166,8 @@ class TranslateTask:
     def callbacks(self, model: keras.Model) -> list:
         """Cased BLEU of greedy translations of (a sample of) the validation sources,
         each epoch: what `selection` follows."""
-        groups = _grouped(self.val, self._input)
-        inputs = list(groups)[: self.cfg.data.val_sentences]
-        references = text.reference_streams([groups[i] for i in inputs])
+        groups = _grouped(self._pairs("val"), self._input, self.cfg.data.val_sentences)
+        inputs, references = list(groups), text.reference_streams(list(groups.values()))
         translator = self.translator(model)
 
         def bleu(model: keras.Model) -> float:
@@ -152,7 +185,7 @@ class TranslateTask:
         """Beam-search translations of `split`'s distinct sources, each scored against
         all its translations in the split: sacrebleu BLEU and chrF, cased on the raw
         references (the headline, as the field reports), and lower-cased beside."""
-        (pairs,) = sources.load(self.cfg.data, (split,)).values()
+        pairs = list(self._pairs(split))
         groups = _grouped(pairs, self._input)
         inputs, references = list(groups), text.reference_streams(list(groups.values()))
         translator = self.translator(model)
@@ -211,8 +244,7 @@ class TranslateTask:
 
     def serving_inputs(self, split: str) -> list[str]:
         """The split's sources (parse trees for a tree encoder), as the export takes them."""
-        (pairs,) = sources.load(self.cfg.data, (split,)).values()
-        return [self._input(p) for p in pairs]
+        return [self._input(p) for p in self._pairs(split)]
 
     @staticmethod
     def predict(served, cfg, inputs: list[str], n_best: int = 1) -> list[dict]:
@@ -230,12 +262,13 @@ class TranslateTask:
         return json_rows({name: value[:, :n_best] for name, value in out.items()})
 
 
-def _grouped(pairs: list[Pair], key) -> dict[str, list[str]]:
-    """Each distinct input (`key(pair)`, in order) with all its translations: its
-    references, when a source occurs several times."""
+def _grouped(pairs: Iterable[Pair], key, limit: int | None = None) -> dict[str, list[str]]:
+    """Each distinct input (`key(pair)`, in order; the first `limit` of them) with all
+    its translations: its references, when a source occurs several times."""
     targets: dict[str, list[str]] = {}
     for pair in pairs:
-        targets.setdefault(key(pair), []).append(pair.target)
+        if key(pair) in targets or limit is None or len(targets) < limit:
+            targets.setdefault(key(pair), []).append(pair.target)
     return targets
 
 
@@ -245,15 +278,6 @@ def _translations(signature, inputs: list[str]) -> list[str]:
         batch = signature(tf.constant(inputs[start : start + EVAL_BATCH]))["translation"]
         out += [t.decode("utf-8") for t in batch.numpy()]
     return out
-
-
-def _teacher_forcing(source, target):
-    return source, *text.teacher_forcing(target)
-
-
-def _padded_pairs(source, target, indices):
-    """The pairs at `indices`: padded sources and teacher-forcing target input, output."""
-    return (tf.gather(source, indices).to_tensor(), *text.teacher_batch(tf.gather(target, indices)))
 
 
 def _with_weights(source, target_in, target_out):

@@ -15,7 +15,7 @@ normalised form. A side's tokenizer is saved in the run's `vocab/` folder
 Example:
 >>> import tempfile
 >>> folder = Path(tempfile.mkdtemp())
->>> words = build("word", ["Va !", "Cours !", "Bonjour."], 100, folder / "target")
+>>> words = build("word", lambda: ["Va !", "Cours !", "Bonjour."], 100, folder / "target")
 >>> ids = words.tokenize(tf.constant(["Cours !"]))
 >>> words.detokenize(ids.to_tensor()).numpy()[0].decode()
 'Cours !'
@@ -23,6 +23,7 @@ Example:
 
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,10 @@ import tensorflow_text as tf_text
 
 from common import atomic
 from tasks import text
+from tasks.base import batched
 
 LEVELS = ("word", "char", "subword")
+SUBWORD_SENTENCES = 2_000_000  # SentencePiece's sample of a larger corpus
 
 
 class VocabularyTokenizer:
@@ -95,13 +98,19 @@ class SubwordTokenizer:
         return cls(path.with_suffix(".model").read_bytes())
 
 
-def build(level: str, texts: list[str], max_vocab: int, path: Path):
-    """A tokenizer of `level` fitted to (training) `texts`, saved at `path` (no suffix)."""
+def build(level: str, texts: Callable[[], Iterable[str]], max_vocab: int, path: Path):
+    """A tokenizer of `level` fitted to (training) text, saved at `path` (no suffix).
+
+    `texts()` reads the text anew, lazily, for each pass over it (a word vocabulary
+    takes two: the counts, then the spacing of punctuation), so a corpus larger than
+    memory streams through. SentencePiece trains on at most `SUBWORD_SENTENCES` of
+    them (a uniform sample when there are more).
+    """
     if level == "subword":
-        tokenizer = SubwordTokenizer(_sentencepiece(_normalized(texts), max_vocab))
+        tokenizer = SubwordTokenizer(_sentencepiece(_normalized(texts()), max_vocab))
     else:
-        vocabulary = text.build_vocabulary(texts, level, max_vocab, keep_case=True)
-        spacing = _attached(_normalized(texts)) if level == "word" else ("", "")
+        vocabulary = text.build_vocabulary(texts(), level, max_vocab, keep_case=True)
+        spacing = _attached(_normalized(texts())) if level == "word" else ("", "")
         tokenizer = VocabularyTokenizer(vocabulary, level, spacing)
     tokenizer.save(path)
     return tokenizer
@@ -112,12 +121,13 @@ def load(level: str, path: Path):
     return (SubwordTokenizer if level == "subword" else VocabularyTokenizer).load(path, level)
 
 
-def _normalized(texts: list[str]) -> list[str]:
-    out = text.normalize(tf.constant(texts)).numpy() if texts else []
-    return [t.decode("utf-8") for t in out]
+def _normalized(texts: Iterable[str]) -> Iterator[str]:
+    """`texts` through `text.normalize`, a chunk at a time."""
+    for chunk in batched(texts, 4096):
+        yield from (t.decode("utf-8") for t in text.normalize(tf.constant(chunk)).numpy())
 
 
-def _attached(texts: list[str]) -> tuple[str, str]:
+def _attached(texts: Iterable[str]) -> tuple[str, str]:
     """The punctuation marks `texts` write, at least two times in three, without a
     space before them (closing marks), and those without a space after (opening ones).
 
@@ -140,11 +150,13 @@ def _attached(texts: list[str]) -> tuple[str, str]:
     return side(0), side(1)
 
 
-def _sentencepiece(texts: list[str], size: int) -> bytes:
+def _sentencepiece(texts: Iterator[str], size: int) -> bytes:
     """A unigram SentencePiece model of (at most) `size` pieces, specials included."""
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
+        sentence_iterator=texts,
+        input_sentence_size=SUBWORD_SENTENCES,  # SentencePiece holds what it trains on
+        shuffle_input_sentence=True,
         model_writer=model,
         model_type="unigram",
         vocab_size=size,

@@ -36,7 +36,7 @@ def test_anki_hostile_lines_error_or_match_their_line(tmp_path, lines, newline_a
     path = fresh_folder(tmp_path) / "fra.txt"
     data = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
     path.write_bytes(data)
-    pairs, line = read_or_error(lambda: sources.read_anki(path), path)
+    pairs, line = read_or_error(lambda: list(sources.read_anki(path)), path)
     assert line is None or line > 0
     written = _lines(data) if pairs else []
     for pair in pairs or []:
@@ -56,7 +56,7 @@ def test_anki_reads_well_formed_files_back_and_names_a_broken_line(tmp_path, pai
     k = data.draw(st.integers(0, len(lines) - 1))
     lines[k] = data.draw(BREAK)(*pairs[k][:2])
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert read_or_error(lambda: sources.read_anki(path), path) == (None, k + 1)
+    assert read_or_error(lambda: list(sources.read_anki(path)), path) == (None, k + 1)
 
 
 @settings(max_examples=40)
@@ -67,7 +67,7 @@ def test_parallel_files_error_or_align(tmp_path, source, target):
     src, tgt = folder / "a.en", folder / "a.fr"
     src.write_bytes(source)
     tgt.write_bytes(target)
-    pairs, _ = read_or_error(lambda: sources.read_parallel(src, tgt), src, tgt)
+    pairs, _ = read_or_error(lambda: list(sources.read_parallel(src, tgt)), src, tgt)
     written = _lines(source) if pairs else []
     for pair in pairs or []:
         assert pair.source == _line_of(pair.origin, written).strip() and pair.source

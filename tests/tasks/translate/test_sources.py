@@ -8,7 +8,8 @@ from tasks.translate.config import DataConfig
 
 
 def _load(source: str, size: int = 12000, splits=("train", "val", "test")):
-    return sources.load(DataConfig(source=source, size=size), splits)
+    return {split: list(sources.read(DataConfig(source=source, size=size), split))
+            for split in splits}  # fmt: skip
 
 
 def test_toy_pairs_are_deterministic_distinct_and_split_the_same_way():
@@ -21,14 +22,23 @@ def test_toy_pairs_are_deterministic_distinct_and_split_the_same_way():
 
 
 def test_local_files_split_by_source_sentence(tmp_path):
-    """All translations of one sentence fall in one split, counted once."""
-    lines = [f"sentence {i}\ttranslation {i}.{k}" for i in range(30) for k in range(i % 3 + 1)]
+    """All translations of one sentence fall in one split, counted once; a pair's split
+    depends on its source sentence alone, not on the rest of the file."""
+    lines = [f"sentence {i}\ttranslation {i}.{k}" for i in range(300) for k in range(i % 3 + 1)]
     (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
     splits = _load(f"anki:{tmp_path / 'pairs.txt'}")
     owner = {p.source: name for name, pairs in splits.items() for p in pairs}
     assert all(owner[p.source] == name for name, pairs in splits.items() for p in pairs)
     assert sum(len(pairs) for pairs in splits.values()) == len(lines)
-    assert [len({p.source for p in splits[s]}) for s in ("train", "val", "test")] == [24, 3, 3]
+    sizes = [len({p.source for p in splits[s]}) for s in ("train", "val", "test")]
+    assert 220 <= sizes[0] <= 260 and 15 <= sizes[1] <= 45 and 15 <= sizes[2] <= 45, sizes
+    (tmp_path / "pairs.txt").write_text("\n".join(lines[::-1][::2]) + "\n")  # half, reversed
+    again = _load(f"anki:{tmp_path / 'pairs.txt'}")
+    assert all(owner[p.source] == name for name, pairs in again.items() for p in pairs)
+    other_seed = {split: list(sources.read(DataConfig(source=f"anki:{tmp_path / 'pairs.txt'}",
+                                                      seed=1), split))
+                  for split in again}  # fmt: skip
+    assert other_seed != again
 
 
 def test_a_folder_of_split_files_keeps_its_splits(tmp_path):
@@ -72,7 +82,7 @@ def test_toy_pairs_trees_are_balanced_and_span_the_source():
         assert _leaves(pair.tree) == pair.source.split()
 
 
-def test_anki_two_and_three_columns_and_truncated_last_line(tmp_path, capsys):
+def test_anki_two_and_three_columns_and_truncated_last_line(tmp_path):
     path = tmp_path / "fra.txt"
     path.write_text(
         "Go.\tVa !\n"
@@ -81,14 +91,14 @@ def test_anki_two_and_three_columns_and_truncated_last_line(tmp_path, capsys):
         "Who?",
         encoding="utf-8",
     )
-    pairs = sources.read_anki(path)
+    with pytest.warns(UserWarning, match=f"{path}:4: truncated last line"):
+        pairs = list(sources.read_anki(path))
     assert [(p.source, p.target) for p in pairs] == [
         ("Go.", "Va !"),
         ("Hi.", "Salut !"),
         ("Run!", "Cours !"),
     ]
     assert pairs[1].origin == f"{path}:2"
-    assert f"{path}:4: truncated last line" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("line", ["only one column", "a\tb\tc\td", "\tempty source"])
@@ -96,14 +106,14 @@ def test_anki_malformed_line_is_reported_by_number(tmp_path, line):
     path = tmp_path / "bad.txt"
     path.write_text(f"Go.\tVa !\n{line}\nRun!\tCours !\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"bad.txt:2: expected"):
-        sources.read_anki(path)
+        list(sources.read_anki(path))
 
 
 def test_non_utf8_and_missing_files_name_the_file(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("Go.\tVa !\nCafé\tcafé\n".encode("latin-1"))
     with pytest.raises(DataError, match="latin1.txt:2: not valid UTF-8"):
-        sources.read_anki(path)
+        list(sources.read_anki(path))
     with pytest.raises(DataError, match="nope.txt: no such file"):
         _load(f"anki:{tmp_path / 'nope.txt'}")
 
@@ -116,10 +126,10 @@ def test_parallel_files(tmp_path):
     assert sorted(p.target for s in splits.values() for p in s) == ["deux", "trois", "un"]
     tgt.write_text("un\ndeux\n")
     with pytest.raises(DataError, match="has 3 lines but"):
-        sources.read_parallel(src, tgt)
+        list(sources.read_parallel(src, tgt))
     tgt.write_text("un\n \ntrois\n")
     with pytest.raises(DataError, match="a.fr:2: empty sentence"):
-        sources.read_parallel(src, tgt)
+        list(sources.read_parallel(src, tgt))
 
 
 def test_parallel_folders_keep_their_splits(tmp_path):

@@ -17,7 +17,7 @@ RAW = ["Qui êtes-vous\u202f?", "  Ça\u00a0alors !  ", "L'été dernier, j'éta
 
 @pytest.mark.parametrize("level", tokenizers.LEVELS)
 def test_round_trip_keeps_case_accents_and_punctuation(tmp_path, level):
-    tokenizer = tokenizers.build(level, TRAINING, 200, tmp_path / "target")
+    tokenizer = tokenizers.build(level, lambda: TRAINING, 200, tmp_path / "target")
     ids = tokenizer.tokenize(tf.constant(RAW))
     assert not (ids == text.UNK).flat_values.numpy().any()  # every token known
     back = [t.decode("utf-8") for t in tokenizer.detokenize(ids.to_tensor()).numpy()]
@@ -30,11 +30,11 @@ def test_round_trip_keeps_case_accents_and_punctuation(tmp_path, level):
 
 
 def test_word_spacing_follows_the_training_text(tmp_path):
-    french = tokenizers.build("word", ["Va !", "Quoi ?", "Oui.", "Non, merci."], 50,
+    french = tokenizers.build("word", lambda: ["Va !", "Quoi ?", "Oui.", "Non, merci."], 50,
                               tmp_path / "fr")  # fmt: skip
-    english = tokenizers.build("word", ["Go!", "What?", "Yes.", "No, thanks."], 50,
+    english = tokenizers.build("word", lambda: ["Go!", "What?", "Yes.", "No, thanks."], 50,
                                tmp_path / "en")  # fmt: skip
-    spanish = tokenizers.build("word", ["¿Qué?", "¡Hola!", "Sí."], 50, tmp_path / "es")
+    spanish = tokenizers.build("word", lambda: ["¿Qué?", "¡Hola!", "Sí."], 50, tmp_path / "es")
     for tokenizer, line in ((french, "Quoi ? Non, merci."), (english, "What? No, thanks."),
                             (spanish, "¿Qué? ¡Hola!")):  # fmt: skip
         ids = tokenizer.tokenize(tf.constant([line])).to_tensor()
