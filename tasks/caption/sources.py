@@ -4,12 +4,14 @@
 image at `image_size` and all its reference captions. Generated scenes are drawn per
 split; folders are split by image (never by caption), 80/10/10 after a seeded
 shuffle, and an image file is decoded only when its pixels are asked for (`image`),
-so that a folder's examples hold no pixels: the task reads them a batch at a time.
+so that a folder's examples hold no pixels: the task reads them a batch at a time. A
+TFDS split is read once, its resized images written to a row file as they come.
 """
 
 import csv
 import functools
 import io
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -18,8 +20,17 @@ import numpy as np
 
 from common.errors import DataError
 from tasks import images
-from tasks.base import SPLITS, generated_split, parse_source, random_split, read_text, split_sizes
+from tasks.base import (
+    SPLITS,
+    batched,
+    generated_split,
+    parse_source,
+    random_split,
+    read_text,
+    split_sizes,
+)
 from tasks.caption import shapes
+from tasks.row_file import RowFile
 
 SOURCES = {
     "shapes": "generated scenes of coloured shapes, five captions each (default)",
@@ -30,6 +41,7 @@ SOURCES = {
 }
 CAPTION_FILES = ("captions.txt", "captions.csv", "Flickr8k.token.txt")
 IMAGE_FOLDERS = ("images", "Images", "Flicker8k_Dataset", "Flickr8k_Dataset", ".")
+CHUNK = 256  # TFDS images resized and written at a time
 
 
 class Example(NamedTuple):
@@ -46,8 +58,11 @@ class Example(NamedTuple):
         return self.pixels() if callable(self.pixels) else self.pixels
 
 
-def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Example]]:
-    """The examples of `splits` of the source `cfg.source` (a caption `DataConfig`)."""
+def load(cfg, splits: tuple[str, ...] = SPLITS,
+         cache: Path | None = None) -> dict[str, list[Example]]:  # fmt: skip
+    """The examples of `splits` of the source `cfg.source` (a caption `DataConfig`); a
+    TFDS set's images are kept in a file in `cache` (the system's temporary folder by
+    default) while its examples live."""
     kind, arg = parse_source(cfg.source, SOURCES)
     if kind == "shapes":
         sizes = split_sizes(cfg.size)
@@ -60,7 +75,7 @@ def load(cfg, splits: tuple[str, ...] = SPLITS) -> dict[str, list[Example]]:
         parts = random_split(captioned_images(Path(arg)), cfg.seed)
         return {name: [_example(row, cfg.image_size, cfg.max_pixels) for row in parts[name]]
                 for name in splits}  # fmt: skip
-    return _tfds(arg, cfg.image_size, splits)
+    return _tfds(arg, cfg.image_size, splits, Path(cache or tempfile.gettempdir()))
 
 
 def files(cfg) -> list[Path]:
@@ -159,7 +174,12 @@ def captioned_images(folder: Path) -> list[tuple[Path, list[str], str]]:
     return [(path, caps, f"{captions_file}:{first_line[path]}") for path, caps in by_image.items()]
 
 
-def _tfds(name: str, image_size: int, wanted: tuple[str, ...]) -> dict[str, list[Example]]:
+def _tfds(name: str, image_size: int, wanted: tuple[str, ...],
+          cache: Path) -> dict[str, list[Example]]:  # fmt: skip
+    """The splits of a TFDS set, read from the `tf.data` datasets TFDS returns: each
+    image resized and appended to a row file in `cache` as it is read (`RowFile`), so
+    a split of COCO's size is never in memory; an example's pixels are read back from
+    there."""
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     builder = tfds.builder(name)
@@ -172,8 +192,12 @@ def _tfds(name: str, image_size: int, wanted: tuple[str, ...]) -> dict[str, list
         ds = builder.as_dataset(split=tfds_split).map(
             lambda ex: (images.resize(ex["image"], image_size), ex["captions"]["text"])
         )
-        out[split_name] = [
-            Example(image, [c.decode("utf-8") for c in caps], f"tfds:{name}[{tfds_split}] #{i}")
-            for i, (image, caps) in enumerate(tfds.as_numpy(ds))
-        ]
+        rows, examples = RowFile(cache), []
+        for chunk in batched(enumerate(tfds.as_numpy(ds)), CHUNK):
+            rows.append(np.stack([image for _, (image, _) in chunk]))
+            examples += [Example(functools.partial(rows.__getitem__, i),
+                                 [c.decode("utf-8") for c in captions],
+                                 f"tfds:{name}[{tfds_split}] #{i}")
+                         for i, (_, captions) in chunk]  # fmt: skip
+        out[split_name] = examples
     return out

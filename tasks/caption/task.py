@@ -60,7 +60,7 @@ class CaptionTask:
     def prepare(self) -> Splits:
         """Reads the images, builds and records the vocabulary (and the frozen
         encoder's weights, for cached features), and the pipelines."""
-        examples = sources.load(self.cfg.data)
+        examples = sources.load(self.cfg.data, cache=self.workdir / "cache")
         self.val = examples["val"]
         self.blind = _blind_caption(examples["train"])
         atomic.write_text(self._blind_path, self.blind + "\n")
@@ -205,7 +205,7 @@ class CaptionTask:
         model that ignores the image, which can do no better than one caption for every
         image; we take the most frequent training caption.
         """
-        (examples,) = sources.load(self.cfg.data, (split,)).values()
+        (examples,) = sources.load(self.cfg.data, (split,), self.workdir / "cache").values()
         captioner = self.captioner(model)
         outputs = []
         for start in range(0, len(examples), EVAL_BATCH):
@@ -257,7 +257,7 @@ class CaptionTask:
 
     def serving_inputs(self, split: str) -> list[bytes]:
         """The split's images as PNG files' bytes, as the export takes them."""
-        (examples,) = sources.load(self.cfg.data, (split,)).values()
+        (examples,) = sources.load(self.cfg.data, (split,), self.workdir / "cache").values()
         return [tf.io.encode_png(e.image).numpy() for e in examples]
 
     @staticmethod

@@ -8,8 +8,7 @@ each clip and resized to `video.frame_size`. The front end is a per-frame CNN
 
 import dataclasses
 import os
-import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +19,15 @@ import tensorflow as tf
 from common.errors import DataError
 from models import ImageEncoder, encoders
 from tasks import images
-from tasks.base import generated_split, parse_source, random_split, split_sizes
+from tasks.base import (
+    SPLITS,
+    batched,
+    generated_split,
+    hash_split,
+    parse_source,
+    random_split,
+    split_sizes,
+)
 from tasks.classify import moving_shapes
 from tasks.classify.modality import Data, Examples
 from tasks.export import at_least_one
@@ -92,7 +99,8 @@ class Video:
             clips = {name: self._examples([x], y) for name, (x, y) in parts.items()}
             return Data(moving_shapes.CLASSES, clips)
         if kind == "tfds":
-            return _tfds(arg, data.seed, video.frames, video.frame_size, splits, self._examples)
+            return _tfds(arg, data.seed, video.frames, video.frame_size, splits,
+                         self.workdir / "cache")  # fmt: skip
         if not arg:
             raise DataError(f"data source {kind!r} needs a folder: {self.sources[kind]}")
         listed, read = FOLDER_READERS[kind]
@@ -346,7 +354,11 @@ def _evenly_np(length: int, count: int) -> np.ndarray:
 
 
 def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...],
-          examples: Callable[[list[np.ndarray], np.ndarray], Examples]) -> Data:  # fmt: skip
+          cache: Path) -> Data:  # fmt: skip
+    """The splits of a TFDS video set, read from the `tf.data` datasets TFDS returns:
+    each clip sampled, resized and appended to its split's `RowFile` in `cache` as it
+    comes, `CHUNK` at a time, so no split is ever whole in memory. Validation is
+    a tenth of the training clips, by a hash of their place in it (`hash_split`)."""
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     builder = tfds.builder(name)
@@ -358,22 +370,27 @@ def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...],
         picks = _evenly(tf.shape(video)[0], frames)
         return images.resize(tf.gather(video, picks), size), example["label"]
 
+    def split_of(tfds_split: str, i: int) -> str:
+        if tfds_split == "test":
+            return "test"
+        return "val" if hash_split(f"#{i}", seed) == "val" else "train"
+
     read = {"test"} & set(wanted) | ({"train"} if {"train", "val"} & set(wanted) else set())
-    arrays = {}
-    for split in sorted(read):  # val is carved from train
-        pairs = list(tfds.as_numpy(builder.as_dataset(split=split).map(sample)))
-        arrays[split] = (np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
-    splits = {}
-    if "test" in wanted:
-        x, y = arrays["test"]
-        splits["test"] = examples([x], y)
-    if "train" in wanted or "val" in wanted:
-        x, y = arrays["train"]
-        held = random.Random(seed).sample(range(len(x)), max(1, len(x) // 10))
-        val = np.zeros(len(x), bool)
-        val[held] = True
-        splits.update({"train": examples([x[~val]], y[~val]), "val": examples([x[val]], y[val])})
-    return Data(classes, {name: splits[name] for name in wanted})
+    rows = {part: RowFile(cache) for part in SPLITS}
+    labels: dict[str, list[int]] = {part: [] for part in SPLITS}
+    for tfds_split in sorted(read):  # val is carved from train
+        clips = tfds.as_numpy(builder.as_dataset(split=tfds_split).map(sample))
+        for chunk in batched(enumerate(clips), CHUNK):
+            for part in SPLITS:
+                picked = [(clip, y) for i, (clip, y) in chunk if split_of(tfds_split, i) == part]
+                if picked:
+                    rows[part].append(np.stack([clip for clip, _ in picked]))
+                    labels[part] += [int(y) for _, y in picked]
+    for part in (part for part in wanted if not labels[part]):
+        raise DataError(f"tfds:{name}: its {part} split has no clips")
+    return Data(classes, {part: Examples(rows[part], np.array(labels[part]),
+                                         np.full(len(labels[part]), -1))
+                          for part in wanted})  # fmt: skip
 
 
 def _jitter(clips, seed):

@@ -161,9 +161,16 @@ def test_folder_without_a_caption_file(tmp_path):
 
 
 def test_tfds_coco_captions_source():
+    """A TFDS split's images are written to a file as they are read, and read back
+    from there: the same pixels as the split resized in memory."""
     with tfds.testing.mock_data(num_examples=4):
         splits = _load("tfds:coco_captions", image_size=16)
+        whole = [images.resize(ex["image"], 16).numpy()
+                 for ex in tfds.load("coco_captions", split="train")]  # fmt: skip
     assert [len(splits[s]) for s in ("train", "val", "test")] == [4, 4, 4]
     example = splits["train"][0]
     assert example.image.shape == (16, 16, 3) and example.image.dtype == np.uint8
+    assert callable(example.pixels)  # not held: read from the row file when asked
+    assert all(np.array_equal(e.image, w) for e, w in zip(splits["train"], whole, strict=True))
+    assert len({e.image.tobytes() for e in splits["train"]}) > 1
     assert example.captions and all(isinstance(c, str) for c in example.captions)

@@ -4,8 +4,10 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from common.errors import DataError
+from tasks.base import hash_split
 from tasks.classify import moving_shapes, ohlcv, regimes
 from tasks.classify.modalities import Series, Video, for_source
+from tasks.classify.modalities import video as video_module
 from tasks.classify.modalities.video import FOLDER_READERS
 from tests.tasks.classify.data import load_data
 
@@ -146,10 +148,18 @@ def test_bad_frame_folders(tmp_path, damage, message):
         _read_frames(root, 5)
 
 
-def test_tfds_video_source():
+def test_tfds_video_source(monkeypatch):
+    """Clips go to their split's row file a chunk at a time as TFDS gives them: the
+    training split's labels in order, a tenth (by hash) carved out for validation."""
+    monkeypatch.setattr(video_module, "CHUNK", 3)
     with tfds.testing.mock_data(num_examples=10):
         assert for_source("tfds:ucf101") is Video
         data = load_data("tfds:ucf101", "frames=4", "frame_size=8")
+        labels = [int(ex["label"]) for ex in tfds.load("ucf101", split="train")]
     assert len(data.classes) == 101
     assert data.splits["train"].x.shape[1:] == (4, 8, 8, 3)
-    assert len(data.splits["train"].y) + len(data.splits["val"].y) == 10
+    held = [hash_split(f"#{i}", 0) == "val" for i in range(10)]
+    for split, wanted in (("train", False), ("val", True)):
+        expected = [y for y, h in zip(labels, held, strict=True) if h == wanted]
+        part = data.splits[split]
+        assert part.y.tolist() == expected and len(part.x) == len(expected)
