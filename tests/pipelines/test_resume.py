@@ -3,6 +3,7 @@
 Each task's tiny preset trains twice without a break (the same seed must give the same
 history and test metrics) and once killed in the middle of its second epoch and then
 rerun: the rerun must say where it resumed and end with the unbroken run's figures.
+Translate reads an `anki:` file, the source that streams from disk.
 """
 
 import json
@@ -13,6 +14,8 @@ import sys
 import time
 
 import pytest
+
+from tasks.translate import toy_pairs
 
 SETTINGS = {  # dropout on, so that its random state must be restored too
     "translate": ["model.dropout=0.3"],
@@ -25,8 +28,18 @@ COMMON = ["train.epochs=2", "train.batch_size=4", "train.steps_per_execution=2",
 
 def _command(task, workdir):
     settings = [arg for s in COMMON + SETTINGS[task] for arg in ("--set", s)]
+    if task == "translate":  # a file source: read a line at a time into a row file
+        settings += ["--data", f"anki:{_pairs_file(workdir.parent)}"]
     return [sys.executable, "-m", "pipelines", "train", "--task", task, "--preset", "tiny",
             "--workdir", str(workdir), *settings]  # fmt: skip
+
+
+def _pairs_file(folder) -> str:
+    path = folder / "pairs.txt"
+    if not path.exists():
+        pairs = toy_pairs.generate(300, seed=0)
+        path.write_text("".join(f"{p.source}\t{p.target}\n" for p in pairs), encoding="utf-8")
+    return str(path)
 
 
 def _train(task, workdir) -> str:
