@@ -85,17 +85,23 @@ def read_text(path: Path) -> str:
     Traceback (most recent call last):
     common.errors.DataError: no/such.txt: no such file
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, ValueError) as err:  # a folder, no permission, a NUL in the name
-        raise DataError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+    with _opened(path) as file:
+        data = file.read()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from None
+
+
+def _opened(path: Path):
+    """`path` opened to read bytes; a missing or unreadable file is a `DataError` naming it."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError) as err:  # a folder, no permission, a NUL in the name
+        raise DataError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
@@ -111,13 +117,7 @@ def read_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
     >>> list(read_lines(path))
     [(1, 'one', True), (2, 'two', False)]
     """
-    try:
-        file = path.open("rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, ValueError) as err:  # a folder, no permission, a NUL in the name
-        raise DataError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
-    with file:
+    with _opened(path) as file:
         for number, raw in enumerate(file, 1):  # binary lines end at b"\\n" only
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")

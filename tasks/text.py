@@ -16,6 +16,7 @@ from common import atomic
 from tasks.base import batched
 
 PAD, UNK, START, END = 0, 1, 2, 3
+CHUNK = 4096  # texts normalised, counted or tokenised at a time
 SPECIALS = ["[start]", "[end]"]
 LEVELS = ("word", "char")
 
@@ -162,7 +163,7 @@ def build_vocabulary(texts: Iterable[str], level: str, max_tokens: int,
         max_tokens=max_tokens + 2, standardize=_standardizer(level, keep_case),
         split=_split(level),
     )  # + padding and [UNK]  # fmt: skip
-    layer.adapt(tf.constant(chunk) for chunk in batched(texts, 4096))  # errors propagate
+    layer.adapt(tf.constant(chunk) for chunk in batched(texts, CHUNK))  # errors propagate
     return SPECIALS + [t for t in layer.get_vocabulary()[2:] if t not in SPECIALS]
 
 

@@ -23,7 +23,6 @@ from tasks.translate.toy_pairs import Pair
 from tasks.validation import ValidationScore
 
 EVAL_BATCH = 64
-ENCODE_CHUNK = 4096  # pairs tokenised at a time while writing a split's rows
 
 
 class TranslateTask:
@@ -124,7 +123,7 @@ class TranslateTask:
         limit = self.cfg.data.max_length
         rows = RowFile(self.workdir / "cache")
         kept_lengths, trees, dropped, first = [], [] if self.tree_source else None, 0, None
-        for chunk in batched(self._pairs(split), ENCODE_CHUNK):
+        for chunk in batched(self._pairs(split), text.CHUNK):
             ids = [getattr(self, side).tokenize(tf.constant([getattr(p, side) for p in chunk]))
                    for side in ("source", "target")]  # fmt: skip
             counts = np.stack([side.row_lengths().numpy() for side in ids], axis=1)  # (n, 2)

@@ -123,7 +123,7 @@ def load(level: str, path: Path):
 
 def _normalized(texts: Iterable[str]) -> Iterator[str]:
     """`texts` through `text.normalize`, a chunk at a time."""
-    for chunk in batched(texts, 4096):
+    for chunk in batched(texts, text.CHUNK):
         yield from (t.decode("utf-8") for t in text.normalize(tf.constant(chunk)).numpy())
 
 

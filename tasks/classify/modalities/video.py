@@ -381,11 +381,11 @@ def _tfds(name: str, seed: int, frames: int, size: int, wanted: tuple[str, ...],
     for tfds_split in sorted(read):  # val is carved from train
         clips = tfds.as_numpy(builder.as_dataset(split=tfds_split).map(sample))
         for chunk in batched(enumerate(clips), CHUNK):
-            for part in SPLITS:
-                picked = [(clip, y) for i, (clip, y) in chunk if split_of(tfds_split, i) == part]
-                if picked:
-                    rows[part].append(np.stack([clip for clip, _ in picked]))
-                    labels[part] += [int(y) for _, y in picked]
+            parts = [split_of(tfds_split, i) for i, _ in chunk]
+            for part in sorted(set(parts)):
+                picked = [clip_y for (_, clip_y), p in zip(chunk, parts, strict=True) if p == part]
+                rows[part].append(np.stack([clip for clip, _ in picked]))
+                labels[part] += [int(y) for _, y in picked]
     for part in (part for part in wanted if not labels[part]):
         raise DataError(f"tfds:{name}: its {part} split has no clips")
     return Data(classes, {part: Examples(rows[part], np.array(labels[part]),

@@ -9,7 +9,7 @@ from common.errors import DataError
 from pipelines import settings
 from tasks import text
 from tasks.base import SPLITS
-from tasks.translate import sources, task
+from tasks.translate import sources
 from tasks.translate.config import PRESETS
 from tasks.translate.task import TranslateTask
 
@@ -42,7 +42,7 @@ def _job(tmp_path, lines: list[str], *more: str) -> TranslateTask:
 
 
 def test_each_split_streams_exactly_its_pairs(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(task, "ENCODE_CHUNK", 7)  # many chunks, a short last one
+    monkeypatch.setattr(text, "CHUNK", 7)  # many chunks, a short last one
     lines = [f"I see {n} cats{' and dogs' * (n % 5)}.\tJe vois {n} chats{' et chiens' * (n % 4)}."
              for n in range(200)]  # fmt: skip
     lines += [f"I see {n} cats.\tJ'ai vu {n} chats." for n in range(0, 200, 3)]  # 2 references
