@@ -11,10 +11,11 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 STAMP := $(VENV)/.installed$(if $(GPU),-gpu)
 
 TASKS := caption classify translate
-.PHONY: help setup test test-all fuzz bench lint clean $(foreach t,$(TASKS),train-$(t) eval-$(t) export-$(t) predict-$(t))
+.PHONY: help setup test test-all fuzz bench lint clean $(foreach t,$(TASKS),prepare-$(t) train-$(t) eval-$(t) export-$(t) predict-$(t))
 
 help:
 	@echo "make setup            create .venv from requirements.txt (GPU=1 for CUDA)"
+	@echo "make prepare-TASK     encode DATA once into TFRecord shards (ARGS=\"--out DIR\")"
 	@echo "make train-TASK       train, evaluate and export (TASK: $(TASKS))"
 	@echo "make eval-TASK        score the run on its test split, print samples"
 	@echo "make export-TASK      write WORKDIR/export/N (a new SavedModel version)"
@@ -37,6 +38,9 @@ setup: $(STAMP)
 
 # Where a run lives: WORKDIR, or the default runs/TASK-DATA that the CLI derives.
 run_of = $(if $(WORKDIR),--workdir $(WORKDIR),--task $(1) $(if $(DATA),--data $(DATA)))
+
+$(addprefix prepare-,$(TASKS)): prepare-%: $(STAMP)
+	$(PY) -m pipelines prepare --task $* $(if $(DATA),--data $(DATA)) --preset $(PRESET) $(ARGS)
 
 $(addprefix train-,$(TASKS)): train-%: $(STAMP)
 	$(PY) -m pipelines train --task $* $(if $(DATA),--data $(DATA)) --preset $(PRESET) \

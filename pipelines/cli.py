@@ -1,4 +1,4 @@
-"""`python -m pipelines {train,eval,export,predict}`: a thin layer over `pipelines.run`.
+"""`python -m pipelines {prepare,train,eval,export,predict}`: a thin layer over `pipelines.run`.
 
 Exit codes: 0 on success; 2 for what the user can act on (a bad flag, value, path or
 data file, a run in use: one line on stderr naming the file, line or field); 1 with a
@@ -19,18 +19,24 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    prepare = sub.add_parser("prepare", help="encode a source once into TFRecord shards")
     train = sub.add_parser("train", help="train, evaluate on test and export")
-    train.add_argument("--task", required=True, choices=sorted(TASKS))
-    train.add_argument("--data", help="SOURCE[:PATH]; an unknown name lists the known ones")
-    train.add_argument("--preset", default="default", help="tiny | default")
-    train.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. model.units=256",
-    )
+    for cmd in (prepare, train):
+        cmd.add_argument("--task", required=True, choices=sorted(TASKS))
+        cmd.add_argument("--data", help="SOURCE[:PATH]; an unknown name lists the known ones")
+        cmd.add_argument("--preset", default="default", help="tiny | default")
+        cmd.add_argument(
+            "--set",
+            dest="settings",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a config field, e.g. model.units=256",
+        )
+    prepare.add_argument("--out", type=Path, help="a new folder (default runs/TASK-DATA/shards)")
+    prepare.add_argument("--shards", type=int, default=16, metavar="N",
+                         help="files per split (default %(default)s; at least one per "
+                              "worker that reads them)")  # fmt: skip
     train.add_argument("--workdir", type=Path, help="run directory (default runs/TASK-DATA)")
     train.add_argument("--epochs", type=int)
     train.add_argument(
@@ -92,7 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     from pipelines import run  # TensorFlow loads after argument errors are shown
 
     try:
-        if args.command == "train":
+        if args.command == "prepare":
+            run.write_shards(args.task, args.data, args.preset, args.settings, args.out,
+                             args.shards)  # fmt: skip
+        elif args.command == "train":
             settings = args.settings + [
                 f"train.{flag}=true"
                 for flag, on in (("mixed_precision", args.mixed_precision),

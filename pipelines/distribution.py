@@ -62,9 +62,19 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     )
 
 
-def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """`dataset` split between workers element by element: our datasets are built in
-    memory, so there are no files to split (the AUTO policy's first choice)."""
+def shard(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` split between workers: by file where it asks so (the `FILE` auto-shard
+    policy: prepared shards, each worker reading its own files), else element by
+    element (`DATA`: a source read into the process has no files to split).
+
+    Example:
+    >>> policy = lambda ds: ds.options().experimental_distribute.auto_shard_policy.name
+    >>> policy(shard(tf.data.Dataset.range(4)))
+    'DATA'
+    """
+    policy = tf.data.experimental.AutoShardPolicy
+    if dataset.options().experimental_distribute.auto_shard_policy == policy.FILE:
+        return dataset
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = policy.DATA
     return dataset.with_options(options)

@@ -1,4 +1,5 @@
-"""Train, evaluate and export for any registered task (predict: `pipelines.inference`).
+"""Prepare, train, evaluate and export for any registered task (predict:
+`pipelines.inference`).
 
 The run directory (`runs/<task>-<data>/` by default) holds `config.json`,
 `checkpoints/best.keras`, `backup/` (resume state), `logs/` (TensorBoard),
@@ -27,6 +28,7 @@ from pipelines.epoch_average import EpochWeights
 from pipelines.plots import plot_history
 from pipelines.run_directory import RunDirectory, fingerprint, read_json
 from tasks import get_task
+from tasks.shards import Shards
 
 CHECKPOINT = "checkpoints/best.keras"
 
@@ -82,6 +84,32 @@ def resolve_config(
     if epochs is not None:
         overrides.append(f"train.epochs={epochs}")
     return settings.resolve(get_task(task).presets, preset, overrides)
+
+
+def write_shards(task: str, data: str | None = None, preset: str = "default",
+                 overrides: tuple[str, ...] = (), out: Path | None = None,
+                 count: int = 16) -> Path:  # fmt: skip
+    """Encodes the source once (the task's tokenizers built and recorded) and writes
+    each split to `count` TFRecord shards in `out` (default `WORKDIR/shards` of the
+    default run), what `tfrecord:OUT` trains on; returns `out`. The folder appears
+    whole or not at all, and an existing one is never replaced."""
+    cfg = resolve_config(task, data, preset, overrides)
+    out = Path(out or default_workdir(task, cfg.data.source) / "shards")
+    if out.exists():
+        raise UserError(f"{out} exists: give another --out, or remove it yourself")
+    job_cls = get_task(task)
+    if not hasattr(job_cls, "records"):
+        raise UserError(f"prepare: the {task} task does not write shards yet (translate does)")
+    if count < 1:
+        raise UserError(f"--shards {count}: give 1 or more")
+    with atomic.replacing(out) as staging:
+        job = job_cls(cfg, staging)
+        splits, filled = job.records()  # `filled` as the splits are read
+        meta = {"task": task, "config": settings.to_dict(cfg), "records": filled}
+        shards = Shards.write(staging, meta, splits, count)
+        counts = ", ".join(f"{split} {shards.count(split)}" for split in ("train", "val", "test"))
+    print(f"wrote {task} shards to {out}: {counts} examples; train with --data tfrecord:{out}")
+    return out
 
 
 def prepare(task: str, cfg, workdir: Path | None = None):
@@ -170,7 +198,7 @@ def train(
         with dist.scope():
             job, splits, model = prepare(task, cfg, writes)
         if strategy == "multiworker":
-            splits.train, splits.val = map(distribution.shard_by_data, (splits.train, splits.val))
+            splits.train, splits.val = map(distribution.shard, (splits.train, splits.val))
         _fit(model, splits, cfg.train, workdir, writes, job.callbacks(model), job.selection)
         if not chief:
             return workdir

@@ -5,7 +5,7 @@ Token ids: 0 is padding, 1 is `[UNK]` (both added by `TextVectorization`), 2 is
 `[start]` and 3 is `[end]`; the rest follow in order of training-set frequency.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import keras
@@ -209,7 +209,7 @@ def _escaped(characters: str) -> str:
     return "".join("\\" + c if c in "\\]^-[" else c for c in characters)
 
 
-def load_or_build_vocabulary(path: Path, texts: list[str], level: str, max_tokens: int):
+def load_or_build_vocabulary(path: Path, texts: Iterable[str], level: str, max_tokens: int):
     """The run's saved vocabulary, or one built from (training) `texts` and saved there."""
     if path.exists():
         return load_vocabulary(path)
@@ -237,37 +237,40 @@ def teacher_batch(targets: tf.RaggedTensor):
     return full[:, :-1].to_tensor(), full[:, 1:].to_tensor()
 
 
-def length_batches(order: tf.data.Dataset, lengths, batch_size: int, pool: int,
+def length_batches(examples: tf.data.Dataset, key: Callable, batch_size: int, pool: int,
                    seed: int = 0):  # fmt: skip
-    """Batches of example indices of like length: `order` (a shuffled order of
-    indices) is read `pool` batches' worth at a time, each sorted by `lengths[i]`
-    (stably) and cut into batches, which come in an order shuffled with `seed` (not
-    shortest first: the length of a batch does not follow its place; a stateless
-    shuffle, the same whatever TensorFlow's global seed). A batch then
-    pads to little more than its own examples' length, and the epoch has as many
-    batches as `order.batch(batch_size)`; `pool=1` is that plain batching.
+    """Batches of examples of like length: `examples` (in a shuffled order: indices, or
+    dicts and tuples of tensors) are read `pool` batches' worth at a time, each sorted
+    by `key(run)` (`(n,)` lengths of a run of `n` examples, stably) and cut into
+    batches, which come in an order shuffled with `seed` (not shortest first: the
+    length of a batch does not follow its place; a stateless shuffle, the same
+    whatever TensorFlow's global seed). A batch then pads to little more than its own
+    examples' length, and the epoch has as many batches as `examples.batch(batch_size)`;
+    `pool=1` is that plain batching.
 
     Example:
     >>> order = tf.data.Dataset.from_tensor_slices([0, 1, 2, 3, 4, 5, 6])
-    >>> lengths = [5, 1, 5, 1, 3, 3, 2]
-    >>> batches = length_batches(order, lengths, 2, pool=3)
+    >>> lengths = tf.constant([5, 1, 5, 1, 3, 3, 2])
+    >>> batches = length_batches(order, lambda i: tf.gather(lengths, i), 2, pool=3)
     >>> [b.numpy().tolist() for b in batches], int(batches.cardinality())
     ([[0, 2], [1, 3], [4, 5], [6]], 4)
     """
-    lengths = tf.constant(lengths)
 
-    def sorted_batches(run):  # (<= pool * batch_size,) indices
-        run = tf.gather(run, tf.argsort(tf.gather(lengths, run), stable=True))
-        count = (tf.size(run, tf.int64) + batch_size - 1) // batch_size
-        places = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[seed, 0])
-        return tf.data.Dataset.from_tensor_slices(places).map(
-            lambda i: run[i * batch_size : (i + 1) * batch_size]
+    def sorted_batches(run):  # (<= pool * batch_size, ...) examples
+        places = tf.argsort(key(run), stable=True)
+        run = tf.nest.map_structure(lambda t: tf.gather(t, places), run)
+        count = (tf.size(places, tf.int64) + batch_size - 1) // batch_size
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[seed, 0])
+        return tf.data.Dataset.from_tensor_slices(order).map(
+            lambda i: tf.nest.map_structure(lambda t: t[i * batch_size : (i + 1) * batch_size], run)
         )
 
     if pool == 1:
-        return order.batch(batch_size)
-    batches = order.batch(batch_size * pool).flat_map(sorted_batches)
-    count = int(order.cardinality())  # flat_map loses it; Keras' epochs and steps use it
+        return examples.batch(batch_size)
+    batches = examples.batch(batch_size * pool).flat_map(  # a tuple comes as arguments
+        lambda *run: sorted_batches(run if len(run) > 1 else run[0])
+    )
+    count = int(examples.cardinality())  # flat_map loses it; Keras' epochs and steps use it
     if count < 0:
         return batches
     return batches.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))

@@ -57,24 +57,27 @@ class CaptionConfig:
     train: TrainConfig = TrainConfig()
 
 
+# a photo folder (measured on 640 Flickr8k photographs, README "caption"): the
+# ImageNet EfficientNet-Lite0 run once per image, a decoder under strong dropout
+# trained until validation CIDEr-D stops rising, beam 5 without repeated bigrams
+PHOTO_FOLDER = [
+    "model.backbone=efficientnet_lite0",
+    "model.weights=imagenet",
+    "model.freeze_backbone=true",
+    "data.cache_features=true",
+    "data.image_size=224",
+    "model.dropout=0.5",
+    "train.epochs=40",
+    "train.patience=5",
+    "decode.beam_size=5",
+    "decode.no_repeat_ngram=2",
+]  # fmt: skip
+
 PRESETS = {
     # shapes: an epoch reads every (scene, caption) pair, 20,000 of them
     "default": CaptionConfig(train=TrainConfig(epochs=5, patience=2)),
-    # a photo folder (measured on 640 Flickr8k photographs, README "caption"): the
-    # ImageNet EfficientNet-Lite0 run once per image, a decoder under strong dropout
-    # trained until validation CIDEr-D stops rising, beam 5 without repeated bigrams
-    "default:folder": [
-        "model.backbone=efficientnet_lite0",
-        "model.weights=imagenet",
-        "model.freeze_backbone=true",
-        "data.cache_features=true",
-        "data.image_size=224",
-        "model.dropout=0.5",
-        "train.epochs=40",
-        "train.patience=5",
-        "decode.beam_size=5",
-        "decode.no_repeat_ngram=2",
-    ],  # fmt: skip
+    "default:folder": PHOTO_FOLDER,
+    "default:tfrecord": PHOTO_FOLDER,  # shards prepared from a photo folder
     "tiny": CaptionConfig(
         data=DataConfig(size=60, image_size=32),
         model=ModelConfig(filters=(4, 8), units=16, embedding_dim=8, dropout=0.0),

@@ -5,14 +5,16 @@ image at `image_size` and all its reference captions. Generated scenes are drawn
 split; folders are split by image (never by caption), 80/10/10 after a seeded
 shuffle, and an image file is decoded only when its pixels are asked for (`image`),
 so that a folder's examples hold no pixels: the task reads them a batch at a time. A
-TFDS split is read once, its resized images written to a row file as they come.
+TFDS split, or prepared shards' (`tfrecord:DIR`), is read once, its resized images
+written to a row file as they come.
 """
 
 import csv
 import functools
 import io
+import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,6 +33,7 @@ from tasks.base import (
 )
 from tasks.caption import shapes
 from tasks.row_file import RowFile
+from tasks.shards import Shards
 
 SOURCES = {
     "shapes": "generated scenes of coloured shapes, five captions each (default)",
@@ -38,7 +41,10 @@ SOURCES = {
     "or Flickr8k.token.txt (name.jpg#k<TAB>caption)",
     "tfds": "tfds:NAME, a TFDS captioning set with an image and captions/text, "
     "e.g. tfds:coco_captions",
+    "tfrecord": "tfrecord:DIR, resized images and their captions written by `python -m "
+    "pipelines prepare --task caption`",
 }
+ENCODING = ("image_size",)  # what prepared shards fix: training on them must ask for it
 CAPTION_FILES = ("captions.txt", "captions.csv", "Flickr8k.token.txt")
 IMAGE_FOLDERS = ("images", "Images", "Flicker8k_Dataset", "Flickr8k_Dataset", ".")
 CHUNK = 256  # TFDS images resized and written at a time
@@ -69,21 +75,51 @@ def load(cfg, splits: tuple[str, ...] = SPLITS,
         return {name: generated_split(functools.partial(_scenes, size=cfg.image_size, split=name),
                                       sizes, cfg.seed, name)
                 for name in splits}  # fmt: skip
+    cache = Path(cache or tempfile.gettempdir())
+    if shards := prepared(cfg):
+        size = cfg.image_size
+        return {name: _in_row_file(((row["image"].reshape(size, size, 3),
+                                     json.loads(row["captions"]), f"{arg} {name} #{i}")
+                                    for i, row in enumerate(shards.rows(name))), cache)
+                for name in splits}  # fmt: skip
     if not arg:
         raise DataError(f"data source {kind!r} needs an argument: {SOURCES[kind]}")
     if kind == "folder":
         parts = random_split(captioned_images(Path(arg)), cfg.seed)
         return {name: [_example(row, cfg.image_size, cfg.max_pixels) for row in parts[name]]
                 for name in splits}  # fmt: skip
-    return _tfds(arg, cfg.image_size, splits, Path(cache or tempfile.gettempdir()))
+    return _tfds(arg, cfg.image_size, splits, cache)
 
 
 def files(cfg) -> list[Path]:
-    """The local files the source reads: a folder's caption file and images."""
+    """The local files the source reads: a folder's caption file and images, or what
+    identifies prepared shards."""
     kind, arg = parse_source(cfg.source, SOURCES)
+    if shards := prepared(cfg):
+        return shards.described_by()
     if kind != "folder" or not arg:
         return []
     return [caption_file(Path(arg)), *(path for path, _, _ in captioned_images(Path(arg)))]
+
+
+def prepared(cfg) -> Shards | None:
+    """The shards of a `tfrecord:DIR` source (None for another source), checked to be
+    a caption task's of `cfg.image_size` (`cfg`: a caption `DataConfig`)."""
+    kind, arg = parse_source(cfg.source, SOURCES)
+    return Shards.of(arg, "caption", cfg, ENCODING) if kind == "tfrecord" else None
+
+
+def _in_row_file(examples: Iterable[tuple[np.ndarray, list[str], str]],
+                 cache: Path) -> list[Example]:  # fmt: skip
+    """`(image, captions, origin)` read lazily -> examples whose pixels are in a row
+    file in `cache`, appended `CHUNK` images at a time: a split of COCO's size is
+    never in memory."""
+    rows, out = RowFile(cache), []
+    for chunk in batched(examples, CHUNK):
+        rows.append(np.stack([image for image, _, _ in chunk]))
+        out += [Example(functools.partial(rows.__getitem__, len(out) + i), captions, origin)
+                for i, (_, captions, origin) in enumerate(chunk)]  # fmt: skip
+    return out
 
 
 def _scenes(count: int, seed: int, size: int, split: str) -> list[Example]:
@@ -177,9 +213,7 @@ def captioned_images(folder: Path) -> list[tuple[Path, list[str], str]]:
 def _tfds(name: str, image_size: int, wanted: tuple[str, ...],
           cache: Path) -> dict[str, list[Example]]:  # fmt: skip
     """The splits of a TFDS set, read from the `tf.data` datasets TFDS returns: each
-    image resized and appended to a row file in `cache` as it is read (`RowFile`), so
-    a split of COCO's size is never in memory; an example's pixels are read back from
-    there."""
+    image resized and appended to a row file in `cache` as it is read (`_in_row_file`)."""
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     builder = tfds.builder(name)
@@ -192,12 +226,8 @@ def _tfds(name: str, image_size: int, wanted: tuple[str, ...],
         ds = builder.as_dataset(split=tfds_split).map(
             lambda ex: (images.resize(ex["image"], image_size), ex["captions"]["text"])
         )
-        rows, examples = RowFile(cache), []
-        for chunk in batched(enumerate(tfds.as_numpy(ds)), CHUNK):
-            rows.append(np.stack([image for _, (image, _) in chunk]))
-            examples += [Example(functools.partial(rows.__getitem__, i),
-                                 [c.decode("utf-8") for c in captions],
-                                 f"tfds:{name}[{tfds_split}] #{i}")
-                         for i, (_, captions) in chunk]  # fmt: skip
-        out[split_name] = examples
+        out[split_name] = _in_row_file(((image, [c.decode("utf-8") for c in captions],
+                                         f"tfds:{name}[{tfds_split}] #{i}")
+                                        for i, (image, captions) in enumerate(tfds.as_numpy(ds))),
+                                       cache)  # fmt: skip
     return out

@@ -1,6 +1,8 @@
 """The caption task: data, model, metrics and export behind the `Task` contract."""
 
+import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -73,6 +75,16 @@ class CaptionTask:
             self.encoder = self._frozen_encoder()
         return Splits(*(self._dataset(name, examples[name]) for name in SPLITS))
 
+    def records(self) -> tuple[dict[str, Iterator[dict]], dict]:
+        """Each split's examples, read lazily, as prepared shards hold them: the
+        `image` resized to `data.image_size` (`(size * size * 3,)` uint8) and its
+        `captions` (a JSON list). The vocabulary is built from the shards' training
+        captions when a run trains on them, so nothing more is recorded."""
+        examples = sources.load(self.cfg.data)
+        return {split: ({"image": e.image, "captions": json.dumps(e.captions, ensure_ascii=False)}
+                        for e in examples[split])
+                for split in SPLITS}, {}  # fmt: skip
+
     def restore(self) -> None:
         """The vocabulary, the blind baseline's caption and the frozen encoder the run
         recorded."""
@@ -107,8 +119,9 @@ class CaptionTask:
             pairs = pairs.shuffle(len(owner), seed=self.cfg.train.seed)
             pool = self.cfg.train.length_pool
         owner = tf.constant(owner)
-        batches = text.length_batches(pairs, ids.row_lengths(), self.cfg.train.batch_size, pool,
-                                      self.cfg.train.seed)  # fmt: skip
+        lengths, train = ids.row_lengths(), self.cfg.train
+        batches = text.length_batches(pairs, lambda i: tf.gather(lengths, i), train.batch_size,
+                                      pool, train.seed)  # fmt: skip
         batches = batches.map(lambda i: _pairs(inputs, ids, tf.gather(owner, i), i))
         return batches.prefetch(tf.data.AUTOTUNE)
 

@@ -79,6 +79,7 @@ PRESETS = {
     "default:anki": REAL_CORPUS,
     "default:files": REAL_CORPUS,
     "default:tfds": REAL_CORPUS,
+    "default:tfrecord": REAL_CORPUS,  # shards prepared from a real corpus
     "tiny": TranslateConfig(
         data=DataConfig(size=300, max_length=24),
         model=ModelConfig(units=16, embedding_dim=8, dropout=0.0),

@@ -7,7 +7,8 @@ training). A local file is split 80/10/10 by a hash of each pair's source senten
 (`tasks.base.hash_split`), so that all translations of a sentence fall in one split
 and a pair's split does not depend on the rest of the file; a folder of `train*`,
 `val*` (or `dev*`) and `test*` files keeps its own splits. TFDS sets keep their own
-splits (a missing validation split is carved from train).
+splits (a missing validation split is carved from train). Prepared shards
+(`tfrecord:DIR`) keep the splits, tokens and vocabularies they were written with.
 """
 
 import itertools
@@ -24,6 +25,7 @@ from tasks.base import (
     read_lines,
     split_sizes,
 )
+from tasks.shards import Shards
 from tasks.translate import toy_pairs
 from tasks.translate.toy_pairs import Pair
 
@@ -34,7 +36,11 @@ SOURCES = {
     "files": "files:SRC,TGT, two aligned text files, one sentence a line, or two folders "
     "of such train*, val* and test* files with the same names",
     "tfds": "tfds:NAME[/CONFIG], a TFDS translation set, e.g. tfds:ted_hrlr_translate/pt_to_en",
+    "tfrecord": "tfrecord:DIR, TFRecord shards of token ids written by `python -m pipelines "
+    "prepare --task translate`",
 }
+# What prepared shards fix: training on them must ask for the same.
+ENCODING = ("tokens", "max_vocab", "max_length")
 
 
 def read(cfg, split: str) -> Iterator[Pair]:
@@ -53,6 +59,8 @@ def read(cfg, split: str) -> Iterator[Pair]:
                                     key=_source))  # fmt: skip
     if kind == "tfds":
         return _tfds(arg, split)
+    if kind == "tfrecord":
+        return _prepared(cfg, split)
     if not arg:
         raise DataError(f"data source {kind!r} needs a path: {SOURCES[kind]}")
     if kind == "anki":
@@ -70,7 +78,23 @@ def files(cfg) -> list[Path]:
     if kind == "files" and arg:
         src, tgt = _parallel_paths(arg)
         return [f for path in local_files(src) for f in (path, _target_of(path, src, tgt))]
+    if shards := prepared(cfg):
+        return shards.described_by()
     return []
+
+
+def prepared(cfg) -> Shards | None:
+    """The shards of a `tfrecord:DIR` source (None for another source), checked to be
+    a translate task's encoded as `cfg` (a translate `DataConfig`) asks."""
+    kind, arg = parse_source(cfg.source, SOURCES)
+    return Shards.of(arg, "translate", cfg, ENCODING) if kind == "tfrecord" else None
+
+
+def _prepared(cfg, split: str) -> Iterator[Pair]:
+    """The raw sentences kept in a split's shards."""
+    shards = prepared(cfg)
+    for i, row in enumerate(shards.rows(split)):
+        yield Pair(row["source"], row["target"], None, f"{shards.folder} {split} #{i}")
 
 
 def _parallel_paths(arg: str) -> tuple[Path, Path]:

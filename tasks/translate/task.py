@@ -1,6 +1,7 @@
 """The translate task: data, model, metrics and export behind the `Task` contract."""
 
 import functools
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import sacrebleu
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from common import atomic
 from common.errors import ConfigError, DataError, UserError
 from tasks import plots, text, trees
 from tasks.base import SPLITS, Splits, batched
@@ -53,19 +55,45 @@ class TranslateTask:
         if self.tree_source and cfg.data.tokens != "word":
             raise ConfigError(f"model.encoder={cfg.model.encoder} reads parse trees, whose "
                               f"leaves are words: it needs data.tokens=word")  # fmt: skip
+        self.shards = sources.prepared(cfg.data)  # None unless the source is tfrecord:DIR
+        if self.tree_source and self.shards is not None:
+            raise _no_trees(cfg.model.encoder)
 
     # -- data ---------------------------------------------------------------
 
     def prepare(self) -> Splits:
-        """Builds and records the tokenizers, and the pipelines, reading the source a
-        split at a time (the training split once per tokenizer, then each split once)."""
+        """Builds and records the tokenizers (or copies prepared shards' ones), and the
+        pipelines, reading the source a split at a time (the training split once per
+        tokenizer, then each split once)."""
+        if self.shards is not None:
+            with atomic.replacing(self.workdir / "vocab") as tmp:
+                shutil.copytree(self.shards.folder / "vocab", tmp)
+            self.restore()
+        else:
+            self._build_tokenizers()
+        return Splits(*(self._dataset(name) for name in SPLITS))
+
+    def records(self) -> tuple[dict[str, Iterator[dict]], dict]:
+        """Builds and records the tokenizers; then each split's pairs, read lazily, as
+        prepared shards hold them: `source_ids` and `target_ids` (`(n,)` ids; none for
+        a pair longer than `data.max_length`, kept for its sentences) and the raw
+        `source` and `target` (references for BLEU). With them, what the shards'
+        manifest keeps, filled as they are read: `{"trainable": {split: pairs}}`."""
+        if self.tree_source:
+            raise _no_trees(self.cfg.model.encoder)
+        self._build_tokenizers()
+        trainable = {}
+        return {split: self._records(split, trainable) for split in SPLITS}, {
+            "trainable": trainable
+        }
+
+    def _build_tokenizers(self) -> None:
         data = self.cfg.data
         self.source, self.target = (
             tokenizers.build(data.tokens, functools.partial(self._side, side),
                              data.max_vocab, self.workdir / "vocab" / side)
             for side in ("source", "target")
         )  # fmt: skip
-        return Splits(*(self._dataset(name) for name in SPLITS))
 
     def restore(self) -> None:
         """The tokenizers the run recorded."""
@@ -90,14 +118,31 @@ class TranslateTask:
         return (getattr(pair, side) for pair in self._pairs("train"))
 
     def _dataset(self, split: str) -> tf.data.Dataset:
-        rows, counts, trees = self._encoded(split)
-        limit, batch = self.cfg.data.max_length, self.cfg.train.batch_size
+        limit, train = self.cfg.data.max_length, self.cfg.train
+        batch, seed = train.batch_size, train.seed
+        pool = train.length_pool if split == "train" else 1
 
-        def pairs(indices):  # (batch,) -> padded source, teacher-forcing target in, out
-            ids, lengths = rows.gather(indices), tf.gather(counts, indices)  # (batch, 2 * limit)
+        def pairs(ids, lengths):  # (batch, 2 * limit), (batch, 2) -> padded source,
+            # teacher-forcing target in, out
             source = tf.RaggedTensor.from_tensor(ids[:, :limit], lengths=lengths[:, 0])
             target = tf.RaggedTensor.from_tensor(ids[:, limit:], lengths=lengths[:, 1])
             return source.to_tensor(), *text.teacher_batch(target)
+
+        def sort_key(lengths):  # (n, 2) -> (n,): target length first
+            return lengths[:, 1] * (limit + 1) + lengths[:, 0]
+
+        if self.shards is not None:  # examples read from the files, shuffled in a buffer
+            examples = self.shards.dataset(split, seed if split == "train" else None)
+            count = self.shards.meta["records"]["trainable"][split]
+            examples = examples.filter(lambda e: tf.size(e["target_ids"]) > 0)
+            examples = examples.apply(tf.data.experimental.assert_cardinality(count))
+            examples = examples.map(functools.partial(_row, limit=limit))
+            ds = text.length_batches(examples, lambda run: sort_key(run[1]), batch, pool, seed)
+            return ds.map(pairs).map(_with_weights).prefetch(tf.data.AUTOTUNE)
+        rows, counts, trees = self._encoded(split)
+
+        def read(indices):  # (batch,) -> the rows' ids and lengths
+            return rows.gather(indices), tf.gather(counts, indices)
 
         if trees is not None:  # parsed in the pipeline, as in the SavedModel
             reader = TreeSource(self.source.vocabulary, self.cfg.model.tree)
@@ -105,24 +150,23 @@ class TranslateTask:
             ds = ds.map(lambda tree, i: (reader.single(tree), i)).cache()
             ds = self._shuffled(ds, split, len(rows))
             ds = ds.padded_batch(batch, padding_values=((0, -1), tf.constant(0, tf.int64)))
-            ds = ds.map(lambda parsed, i: (parsed, *pairs(i)[1:]))
+            ds = ds.map(lambda parsed, i: (parsed, *pairs(*read(i))[1:]))
         else:  # shuffled indices, then one read and pad per batch, not a map per pair
             order = self._shuffled(tf.data.Dataset.range(len(rows)), split, len(rows))
-            pool = self.cfg.train.length_pool if split == "train" else 1
-            sort_key = counts[:, 1] * (limit + 1) + counts[:, 0]  # target length first
-            ds = text.length_batches(order, sort_key, batch, pool, self.cfg.train.seed)
-            ds = ds.map(pairs)
+            ds = text.length_batches(order, lambda i: sort_key(tf.gather(counts, i)), batch,
+                                     pool, seed)  # fmt: skip
+            ds = ds.map(lambda i: pairs(*read(i)))
         return ds.map(_with_weights).prefetch(tf.data.AUTOTUNE)
 
-    def _encoded(self, split: str) -> tuple[RowFile, tf.Tensor, list[str] | None]:
-        """The split's pairs tokenised a chunk at a time into a file under the run's
-        `cache/`: rows of `[source | target]` ids, each padded to `data.max_length`;
-        pairs longer than that are counted and left out. Returns the rows, their
-        `(rows, 2)` int64 source and target lengths and, for a tree encoder, the kept
-        pairs' parse trees (held in memory: generated sources only have them)."""
+    def _tokenized(self, split: str) -> Iterator[tuple[list[Pair], np.ndarray, np.ndarray,
+                                                       np.ndarray]]:  # fmt: skip
+        """The split's pairs tokenised a chunk at a time: the chunk's pairs, whether
+        each is kept (`(n,)` bool: at most `data.max_length` tokens a side; the others
+        are counted and left out of training) and the kept ones' `(kept, 2 *
+        data.max_length)` int32 rows of `[source | target]` ids, each side padded,
+        with their `(kept, 2)` lengths. A split with none kept is an error."""
         limit = self.cfg.data.max_length
-        rows = RowFile(self.workdir / "cache")
-        kept_lengths, trees, dropped, first = [], [] if self.tree_source else None, 0, None
+        kept, dropped, first = 0, 0, None
         for chunk in batched(self._pairs(split), text.CHUNK):
             ids = [getattr(self, side).tokenize(tf.constant([getattr(p, side) for p in chunk]))
                    for side in ("source", "target")]  # fmt: skip
@@ -130,23 +174,51 @@ class TranslateTask:
             for i in np.flatnonzero((counts == 0).any(axis=1))[:1]:
                 raise DataError(f"{chunk[i].origin}: sentence has no tokens after normalising")
             keep = (counts <= limit).all(axis=1)
-            dropped += int((~keep).sum())
+            kept, dropped = kept + int(keep.sum()), dropped + int((~keep).sum())
             first = first or next((chunk[i].origin for i in np.flatnonzero(~keep)), None)
-            if keep.any():
-                padded = [tf.ragged.boolean_mask(side, keep).to_tensor(shape=[None, limit])
-                          for side in ids]  # fmt: skip
-                rows.append(np.concatenate([side.numpy() for side in padded], axis=1))
-                kept_lengths.append(counts[keep])
-                if trees is not None:
-                    trees += [p.tree for p, k in zip(chunk, keep, strict=True) if k]
+            padded = [tf.ragged.boolean_mask(side, keep).to_tensor(shape=[None, limit])
+                      for side in ids]  # fmt: skip
+            yield (
+                chunk,
+                keep,
+                np.concatenate([side.numpy() for side in padded], axis=1),
+                counts[keep],
+            )
         if dropped:
             print(f"translate: {dropped} {split} pairs are longer than data.max_length="
                   f"{limit} tokens and are left out (first: {first})")  # fmt: skip
-        if not len(rows):
+        if not kept:
             raise DataError(f"data.source={self.cfg.data.source}: the {split} split has no "
                             f"pairs of at most data.max_length={limit} tokens (a file is "
                             f"split 80/10/10 by a hash of each source sentence)")  # fmt: skip
-        return rows, tf.constant(np.concatenate(kept_lengths).astype(np.int64)), trees
+
+    def _encoded(self, split: str) -> tuple[RowFile, tf.Tensor, list[str] | None]:
+        """The split's kept pairs (`_tokenized`) in a file under the run's `cache/`.
+        Returns the rows, their `(rows, 2)` int64 source and target lengths and, for a
+        tree encoder, the kept pairs' parse trees (held in memory: generated sources
+        only have them)."""
+        rows = RowFile(self.workdir / "cache")
+        lengths, trees = [], [] if self.tree_source else None
+        for pairs, keep, ids, counts in self._tokenized(split):
+            if len(ids):
+                rows.append(ids)
+                lengths.append(counts)
+            if trees is not None:
+                trees += [p.tree for p, k in zip(pairs, keep, strict=True) if k]
+        return rows, tf.constant(np.concatenate(lengths).astype(np.int64)), trees
+
+    def _records(self, split: str, trainable: dict[str, int]) -> Iterator[dict]:
+        """Every pair of the split (`_tokenized`), one at a time, as shards hold it: a
+        pair left out of training has no ids (its sentences stay: references). Counts
+        the others in `trainable[split]`."""
+        limit, trainable[split] = self.cfg.data.max_length, 0
+        for pairs, keep, ids, counts in self._tokenized(split):
+            rows = iter(zip(ids, counts, strict=True))
+            for pair, kept in zip(pairs, keep, strict=True):
+                row, (source, target) = next(rows) if kept else (ids[:0, 0], (0, 0))
+                trainable[split] += bool(kept)
+                yield {"source_ids": row[:source], "target_ids": row[limit : limit + target],
+                       "source": pair.source, "target": pair.target}  # fmt: skip
 
     def _shuffled(self, ds: tf.data.Dataset, split: str, count: int) -> tf.data.Dataset:
         """Training examples in a new seeded order each epoch (one draw per iterator)."""
@@ -277,6 +349,19 @@ def _translations(signature, inputs: list[str]) -> list[str]:
         batch = signature(tf.constant(inputs[start : start + EVAL_BATCH]))["translation"]
         out += [t.decode("utf-8") for t in batch.numpy()]
     return out
+
+
+def _no_trees(encoder: str) -> ConfigError:
+    return ConfigError(f"model.encoder={encoder} reads parse trees, which prepared shards "
+                       f"do not hold")  # fmt: skip
+
+
+def _row(example: dict, limit: int):
+    """A shard's example -> its row as the row file holds it: `(2 * limit,)` int32
+    `[source | target]` ids, each padded to `limit`, and `(2,)` int64 lengths."""
+    sides = [tf.cast(example[f"{side}_ids"], tf.int32) for side in ("source", "target")]
+    row = tf.concat([tf.pad(ids, [[0, limit - tf.size(ids)]]) for ids in sides], axis=0)
+    return tf.ensure_shape(row, [2 * limit]), tf.stack([tf.size(ids, tf.int64) for ids in sides])
 
 
 def _with_weights(source, target_in, target_out):

@@ -3,7 +3,8 @@
 The same tiny translate run at the same global batch, three ways: one device; a
 MirroredStrategy over 2 logical CPUs; a MultiWorkerMirroredStrategy of two local
 processes on 127.0.0.1. Their histories must agree, and the 2-worker chief exports a
-SavedModel that a fresh process loads.
+SavedModel that a fresh process loads. Then two workers train on prepared shards
+(`tfrecord:`), each reading its own files.
 """
 
 import json
@@ -52,12 +53,12 @@ def _free_ports(count):
     return ports
 
 
-def _two_workers(workdir):
+def _two_workers(workdir, *more):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     settings = [arg for s in SETTINGS for arg in ("--set", s)]
     command = [sys.executable, "-m", "pipelines", "train", "--task", "translate",
                "--preset", "tiny", "--strategy", "multiworker", "--workdir", str(workdir),
-               *settings]  # fmt: skip
+               *settings, *more]  # fmt: skip
     workers = [
         subprocess.Popen(
             command,
@@ -106,8 +107,29 @@ def test_mirrored_and_two_workers_follow_the_one_device_run(tmp_path):
     assert "exported" not in worker  # only the chief evaluates and writes
     assert _rows(tmp_path / "workers") == pytest.approx(one_device, rel=1e-5)
     assert not list((tmp_path / "workers").glob("worker-*"))
-    loaded = subprocess.run([sys.executable, "-I", "-c", RELOAD,
-                             str(tmp_path / "workers" / "export" / "1")],
-                            env=_env(), capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    _reloads(tmp_path / "workers" / "export" / "1")
+
+
+def _reloads(export):
+    loaded = subprocess.run([sys.executable, "-I", "-c", RELOAD, str(export)], env=_env(),
+                            capture_output=True, text=True, cwd=export.parent)  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert loaded.stdout.split()[-1] == "1"
+
+
+@pytest.mark.slow
+def test_two_workers_read_their_own_shards(tmp_path):
+    shards = tmp_path / "shards"
+    command = [sys.executable, "-m", "pipelines", "prepare", "--task", "translate", "--preset",
+               "tiny", "--out", str(shards), "--shards", "4"]  # fmt: skip
+    done = subprocess.run(command, env=_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"train with --data tfrecord:{shards}" in done.stdout
+    chief, worker = _two_workers(tmp_path / "run", "--data", f"tfrecord:{shards}")
+    assert "exported translate SavedModel" in chief and "exported" not in worker
+    # 240 training pairs, 32 a step: one device takes 8 steps an epoch; a worker reads
+    # its two files (120 pairs) in steps of 16, 8 steps too, in lock-step with the other
+    assert "8/8" in chief
+    rows = _rows(tmp_path / "run")
+    assert len(rows) == 2 * len(_columns(tmp_path / "run"))
+    _reloads(tmp_path / "run" / "export" / "1")
