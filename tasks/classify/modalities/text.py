@@ -8,14 +8,21 @@ both, which leaves out IMDB's unlabelled `train/unsup`). A folder of `train*`,
 `val*` (or `dev*`) and `test*` CSV/TSV files keeps its splits too. `tfds:NAME` reads a
 TFDS text set with `text` and `label` features (`tfds:imdb_reviews`).
 
+Every source is read a text at a time into a file of strings under the run's `cache/`
+(`StringRows`; memory keeps two offsets and a label per text), and each batch reads
+its texts back. A file or a flat folder is split 80/10/10 by a hash of each text
+(`tasks.base.hash_split`: equal texts share a split); a missing validation split is
+a hash tenth of the training texts.
+
 Tokens are words (lower-cased, punctuation split off) or characters
 (`text.tokens=char`: Chinese or Japanese need no segmenter), mapped to ids inside
 the model by a `TextVectorization` layer, so the export takes raw `texts` strings.
 """
 
+import array
 import csv
 import dataclasses
-import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import keras
@@ -26,9 +33,19 @@ from keras import ops
 from common.errors import DataError
 from models import WordDropout, encoders
 from tasks import text
-from tasks.base import SPLITS, local_files, local_splits, parse_source, random_split, read_text
+from tasks.base import (
+    SPLITS,
+    batched,
+    hash_split,
+    local_files,
+    local_split,
+    parse_source,
+    read_lines,
+    read_text,
+)
 from tasks.classify.modality import Data, Examples
 from tasks.embeddings import token_embedding
+from tasks.string_rows import StringRows
 
 TEXT_COLUMNS = ("text", "sentence", "review")  # the header names taken for the text column
 LABEL_COLUMNS = ("label", "sentiment", "class")
@@ -54,10 +71,11 @@ class Text:
     >>> import tempfile
     >>> from tasks.classify.config import config_for
     >>> path = Path(tempfile.mkdtemp()) / "reviews.csv"
-    >>> _ = path.write_text("text,label\\n" + "good film,pos\\nbad film,neg\\n" * 5)
+    >>> rows = "".join(f"film {i},{'pos' if i % 2 else 'neg'}\\n" for i in range(50))
+    >>> _ = path.write_text("text,label\\n" + rows)
     >>> data = Text(config_for(f"text:{path}"), path.parent).load(("train",))
     >>> data.classes, len(data.splits["train"].x)
-    (('neg', 'pos'), 8)
+    (('neg', 'pos'), 45)
     """
 
     sources = {
@@ -79,12 +97,12 @@ class Text:
 
     def load(self, splits: tuple[str, ...]) -> Data:
         kind, arg = parse_source(self.cfg.data.source, self.sources)
+        cache = self.workdir / "cache"
         if kind == "tfds":
-            return _tfds(arg, self.cfg.data.seed, splits)
+            return _tfds(arg, self.cfg.data.seed, splits, cache)
         if not arg:
             raise DataError(f"data source 'text' needs a path: {self.sources['text']}")
-        parts, classes = read(Path(arg), self.cfg.data.seed)
-        return Data(classes, {name: parts[name] for name in splits})
+        return read(Path(arg), self.cfg.data.seed, splits, cache)
 
     def files(self) -> list[Path]:
         """The table or text files of a `text:` source (none for TFDS)."""
@@ -97,7 +115,7 @@ class Text:
     def prepare(self, train: Examples) -> None:
         """The training texts' most frequent tokens (the model's vocabulary), recorded."""
         self.vocabulary = text.load_or_build_vocabulary(
-            self.workdir / "vocab" / "tokens.txt", list(train.x), self.text.tokens,
+            self.workdir / "vocab" / "tokens.txt", iter(train.x), self.text.tokens,
             self.text.max_vocab,
         )  # fmt: skip
 
@@ -105,10 +123,14 @@ class Text:
         """Nothing to read back: the vocabulary is part of the model."""
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
-        ds = tf.data.Dataset.from_tensor_slices((examples.x.astype(str), examples.y)).cache()
+        """Shuffled indices (training), then one read of texts per batch."""
+        texts, labels = examples.x, tf.constant(examples.y)
+        order = tf.data.Dataset.range(len(examples.y))
         if training:
-            ds = ds.shuffle(len(examples.y), seed=self.cfg.train.seed)
-        return ds.batch(self.cfg.train.batch_size).prefetch(tf.data.AUTOTUNE)
+            order = order.shuffle(len(examples.y), seed=self.cfg.train.seed)
+        batches = order.batch(self.cfg.train.batch_size)
+        batches = batches.map(lambda i: (texts.gather(i), tf.gather(labels, i)))
+        return batches.prefetch(tf.data.AUTOTUNE)
 
     def front(self, reads: str) -> tuple[list, tuple]:
         """Raw strings -> token ids (inside the model) -> embeddings and their mask."""
@@ -136,62 +158,98 @@ class Text:
         return np.array(given, dtype=object)
 
 
-def read(path: Path, seed: int) -> tuple[dict[str, Examples], tuple[str, ...]]:
-    """The splits and class names of a `text:PATH` source (see the module)."""
+def read(path: Path, seed: int, wanted: tuple[str, ...], cache: Path) -> Data:
+    """The class names and the `wanted` splits of a `text:PATH` source (see the
+    module), read a text at a time; the classes are the labels of every split."""
+    return _collected(_rows(path, seed), wanted, cache, path)
+
+
+def _rows(path: Path, seed: int) -> Iterator[tuple[str, str, str, str]]:
+    """`(split, text, label, origin)` of a `text:PATH` source, read lazily."""
     if path.is_dir() and (path / "train").is_dir() and (path / "test").is_dir():
         train, test = _label_folders(path / "train"), _label_folders(path / "test")
         labels = sorted(set(train) & set(test))
         if not labels:
             raise DataError(f"{path}: train/ and test/ share no <label>/ folder")
-        rows = {"test": [r for label in labels for r in test[label]]}
-        held = random_split([r for label in labels for r in train[label]], seed)
-        rows["train"], rows["val"] = held["train"] + held["test"], held["val"]
+        for split, folders in (("test", test), ("train", train)):
+            for content, label, origin in _texts((label, folders[label]) for label in labels):
+                held = split == "train" and hash_split(content, seed) == "val"
+                yield "val" if held else split, content, label, origin
     elif path.is_dir() and not any(p.is_file() for p in path.glob("train*")):
         folders = _label_folders(path)
         if not folders:
             raise DataError(f"{path}: no <label>/*.txt folders, train*/test* files or "
                             f"train/ and test/ folders")  # fmt: skip
-        rows = random_split([r for label in sorted(folders) for r in folders[label]], seed)
+        for content, label, origin in _texts(sorted(folders.items())):
+            yield hash_split(content, seed), content, label, origin
     else:
-        rows = local_splits(path, _table, seed)
-    classes = tuple(sorted({label for part in rows.values() for _, label, _ in part}))
-    index = {name: i for i, name in enumerate(classes)}
-    examples = {}
-    for name in SPLITS:
-        if not rows[name]:
-            raise DataError(f"{path}: the {name} split is empty")
-        examples[name] = Examples(
-            np.array([t for t, _, _ in rows[name]], dtype=object),
-            np.array([index[label] for _, label, _ in rows[name]]),
-            np.full(len(rows[name]), -1),
-        )
-    if len(classes) < 2:
-        raise DataError(f"{path}: one label only ({classes[0]!r}); classify needs two or more")
-    return examples, classes
+        for split in SPLITS:
+            for content, label, origin in local_split(path, _table, seed, _text_of, split):
+                yield split, content, label, origin
 
 
-def _label_folders(folder: Path) -> dict[str, list[tuple[str, str, str]]]:
-    """`{label: [(text, label, origin), ...]}` of `folder/<label>/*.txt`."""
+def _collected(rows: Iterable[tuple[str, str, str, str]], wanted: tuple[str, ...],
+               cache: Path, source, classes: tuple[str, ...] | None = None) -> Data:  # fmt: skip
+    """Rows `(split, text, label, origin)` -> the `wanted` splits, each split's texts in
+    a `StringRows` file in `cache`, their labels in memory. The classes are `classes`,
+    or the labels found in every split read, sorted."""
+    texts = {name: StringRows(cache) for name in wanted}
+    seen: dict[str, int] = {label: i for i, label in enumerate(classes or ())}
+    labels = {name: array.array("q") for name in SPLITS}
+    for chunk in batched(rows, text.CHUNK):
+        for name in SPLITS:
+            picked = [(content, label) for split, content, label, _ in chunk if split == name]
+            if name in texts:
+                texts[name].extend(content for content, _ in picked)
+            labels[name].extend(seen.setdefault(label, len(seen)) for _, label in picked)
+    if len(seen) < 2:
+        raise DataError(f"{source}: one label only ({next(iter(seen), '')!r}); classify "
+                        f"needs two or more")  # fmt: skip
+    for name in wanted:
+        if not labels[name]:
+            raise DataError(f"{source}: the {name} split is empty (a file is split 80/10/10 "
+                            f"by a hash of each text)")  # fmt: skip
+    classes = classes or tuple(sorted(seen))
+    index = np.array([classes.index(label) for label in seen])  # first seen -> class order
+    return Data(classes, {
+        name: Examples(texts[name], index[np.frombuffer(labels[name], np.int64)],
+                       np.full(len(labels[name]), -1))
+        for name in wanted
+    })  # fmt: skip
+
+
+def _text_of(row: tuple[str, str, str]) -> str:
+    return row[0]
+
+
+def _label_folders(folder: Path) -> dict[str, list[Path]]:
+    """`{label: [text file, ...]}` of `folder/<label>/*.txt`."""
     out = {}
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         files = sorted(sub.glob("*.txt"))
         if files:
-            out[sub.name] = [(_one_text(f), sub.name, str(f)) for f in files]
+            out[sub.name] = files
     return out
 
 
-def _one_text(path: Path) -> str:
-    content = read_text(path).strip()
-    if not content:
-        raise DataError(f"{path}: empty text")
-    return content
+def _texts(folders: Iterable[tuple[str, list[Path]]]) -> Iterator[tuple[str, str, str]]:
+    """`(text, label, origin)` of each label's files, a file at a time."""
+    for label, files in folders:
+        for path in files:
+            content = read_text(path).strip()
+            if not content:
+                raise DataError(f"{path}: empty text")
+            yield content, label, str(path)
 
 
-def _table(path: Path) -> list[tuple[str, str, str]]:
+def _table(path: Path) -> Iterator[tuple[str, str, str]]:
     """`(text, label, origin)` rows of a CSV (or, by a `.tsv` or `.txt` name, TSV)
-    file whose header names a text column and a label column."""
+    file whose header names a text column and a label column, read a line at a time
+    (a quoted text may span lines)."""
     dialect = "excel-tab" if path.suffix.lower() in (".tsv", ".txt") else "excel"
-    reader = csv.reader(io.StringIO(read_text(path), newline=""), dialect=dialect)
+    lines = (line + "\n" if ended else line for _, line, ended in read_lines(path))
+    reader = csv.reader(lines, dialect=dialect)
+    found = False
     try:
         header = [h.strip().lower() for h in next(reader, [])]
         columns = [next((header.index(n) for n in names if n in header), None)
@@ -201,7 +259,7 @@ def _table(path: Path) -> list[tuple[str, str, str]]:
                 f"{path}:1: the header must name a text column ({', '.join(TEXT_COLUMNS)}) "
                 f"and a label column ({', '.join(LABEL_COLUMNS)}), got {header}"
             )
-        rows, last = [], reader.line_num
+        last = reader.line_num
         for row in reader:
             line, last = last + 1, reader.line_num  # the line the row starts on
             if not row:
@@ -211,31 +269,28 @@ def _table(path: Path) -> list[tuple[str, str, str]]:
             content, label = row[columns[0]].strip(), row[columns[1]].strip()
             if not content or not label:
                 raise DataError(f"{path}:{line}: empty {'text' if not content else 'label'}")
-            rows.append((content, label, f"{path}:{line}"))
+            found = True
+            yield content, label, f"{path}:{line}"
     except csv.Error as err:
         raise DataError(f"{path}:{reader.line_num}: {err}") from None
-    if not rows:
+    if not found:
         raise DataError(f"{path}: no rows after the header")
-    return rows
 
 
-def _tfds(name: str, seed: int, wanted: tuple[str, ...]) -> Data:
+def _tfds(name: str, seed: int, wanted: tuple[str, ...], cache: Path) -> Data:
+    """A TFDS text set, read from the `tf.data` datasets TFDS returns; validation is a
+    hash tenth of train (by position: TFDS keeps its order)."""
     import tensorflow_datasets as tfds  # heavy; only this source needs it
 
     builder = tfds.builder(name)
     builder.download_and_prepare()
     classes = tuple(builder.info.features["label"].names)
-    rows = {}
-    for split in sorted({"test"} & set(wanted) | ({"train"} if {"train", "val"} & set(wanted)
-                                                   else set())):  # fmt: skip
-        ds = builder.as_dataset(split=split)
-        rows[split] = [(ex["text"].decode("utf-8", "replace"), int(ex["label"]), "")
-                       for ex in tfds.as_numpy(ds)]  # fmt: skip
-    if "train" in rows:
-        held = random_split(rows["train"], seed)
-        rows["train"], rows["val"] = held["train"] + held["test"], held["val"]
-    return Data(classes, {
-        name: Examples(np.array([t for t, _, _ in rows[name]], dtype=object),
-                       np.array([y for _, y, _ in rows[name]]), np.full(len(rows[name]), -1))
-        for name in wanted
-    })  # fmt: skip
+
+    def rows():  # train (and val) read only when asked for
+        for split in ("test", "train")[: 1 if set(wanted) == {"test"} else 2]:
+            for i, ex in enumerate(tfds.as_numpy(builder.as_dataset(split=split))):
+                held = split == "train" and hash_split(f"#{i}", seed) == "val"
+                yield ("val" if held else split, ex["text"].decode("utf-8", "replace"),
+                       classes[int(ex["label"])], f"tfds:{name}[{split}] #{i}")  # fmt: skip
+
+    return _collected(rows(), wanted, cache, f"tfds:{name}", classes)

@@ -144,6 +144,6 @@ def test_text_tables_error_or_give_texts_and_labels(tmp_path, header, lines, nam
     tried("text table reader")
     path = fresh_folder(tmp_path) / name
     path.write_bytes(header.encode() + b"\n".join(lines))
-    rows, _ = read_or_error(lambda: text_modality._table(path), path)
+    rows, _ = read_or_error(lambda: list(text_modality._table(path)), path)
     for content, label, origin in rows or []:
         assert content == content.strip() and content and label and origin.startswith(str(path))

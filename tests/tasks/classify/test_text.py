@@ -1,5 +1,6 @@
 """Plain text classification: the `text:` and `tfds:` sources, and raw strings served."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -11,8 +12,11 @@ import tensorflow_datasets as tfds
 from common.errors import DataError
 from pipelines.inference import predict
 from pipelines.versions import latest
+from tasks import text
+from tasks.base import SPLITS, hash_split
 from tasks.classify.modalities import Text, for_source
-from tests.tasks.classify.data import load_data
+from tasks.string_rows import StringRows
+from tests.tasks.classify.data import load_cfg, load_data
 from tests.tasks.classify.test_end_to_end import train_tiny
 
 RELOAD = """
@@ -43,14 +47,38 @@ def _reviews(count: int, seed: int = 0) -> list[tuple[str, str]]:
 
 def test_csv_and_tsv_with_named_columns_in_any_order(tmp_path):
     (tmp_path / "a.csv").write_text("id,Sentiment,Review\n" + "".join(
-        f'{i},{"pos" if i % 2 else "neg"},"text, number {i}"\n' for i in range(20)))  # fmt: skip
+        f'{i},{"pos" if i % 2 else "neg"},"text, number {i}"\n' for i in range(60)))  # fmt: skip
     data = load_data(f"text:{tmp_path / 'a.csv'}")
     assert for_source(f"text:{tmp_path / 'a.csv'}") is Text and data.classes == ("neg", "pos")
-    assert {k: len(v.y) for k, v in data.splits.items()} == {"train": 16, "val": 2, "test": 2}
+    for name, part in data.splits.items():  # each text in the split its hash gives
+        assert len(part.y) and {hash_split(x, 0) for x in part.x} == {name}
     texts = {x: y for part in data.splits.values() for x, y in zip(part.x, part.y, strict=True)}
-    assert texts["text, number 3"] == 1 and texts["text, number 4"] == 0
-    (tmp_path / "b.tsv").write_text("label\ttext\n" + "x\tone\ny\ttwo\nx\tthree\n")
+    assert len(texts) == 60 and texts["text, number 3"] == 1 and texts["text, number 4"] == 0
+    (tmp_path / "b.tsv").write_text("label\ttext\n" + "".join(f"x\tone {i}\ny\ttwo {i}\n"
+                                                                for i in range(20)))  # fmt: skip
     assert load_data(f"text:{tmp_path / 'b.tsv'}").classes == ("x", "y")
+
+
+def test_texts_stream_into_a_file_read_a_batch_at_a_time(tmp_path, monkeypatch):
+    """The twin: the file read whole with `csv`, each row to the split its hash gives;
+    quoted texts over several lines, and chunks smaller than the file."""
+    monkeypatch.setattr(text, "CHUNK", 7)
+    rows = [(f'review {i}{chr(10) + "more" if i % 9 == 0 else ""}, "quoted"', f"c{i % 3}")
+            for i in range(120)]  # fmt: skip
+    with (tmp_path / "a.csv").open("w", newline="") as file:
+        csv.writer(file).writerows([("text", "label"), *rows])
+    data = load_data(f"text:{tmp_path / 'a.csv'}", workdir=tmp_path / "run")
+    assert data.classes == ("c0", "c1", "c2")
+    for name in SPLITS:
+        twin = [(t, int(y[1])) for t, y in rows if hash_split(t, 0) == name]
+        part = data.splits[name]
+        assert isinstance(part.x, StringRows) and len(twin) == len(part.x) > 0
+        assert list(zip(part.x, part.y.tolist(), strict=True)) == twin
+        batches = Text(load_cfg(f"text:{tmp_path / 'a.csv'}"), tmp_path).dataset(part, False)
+        read = [(t.decode(), int(y)) for xs, ys in batches
+                for t, y in zip(xs.numpy(), ys.numpy(), strict=True)]  # fmt: skip
+        assert read == twin  # batch by batch, as the file gives them
+    assert not list((tmp_path / "run" / "cache").iterdir())  # unlinked: nothing left behind
 
 
 @pytest.mark.parametrize("content,message", [
@@ -58,10 +86,11 @@ def test_csv_and_tsv_with_named_columns_in_any_order(tmp_path):
     ("text,label\nhi,a\n,b\nho,a\n", "a.csv:3: empty text"),
     ("text,label\nhi,a\nho\n", "a.csv:3: expected 2 columns, got 1"),
     ("text,label\nhi,a\nho,a\nhu,a\n", "one label only ('a')"),
+    ("text,label\nhi,a\nho,b\n", "the (val|test) split is empty"),
 ])  # fmt: skip
 def test_bad_tables_name_the_file_and_line(tmp_path, content, message):
     (tmp_path / "a.csv").write_text(content)
-    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(DataError, match=message.replace("('", r"\('").replace("')", r"'\)")):
         load_data(f"text:{tmp_path / 'a.csv'}")
 
 
@@ -73,22 +102,24 @@ def _write(folder, texts: dict[str, int]):
 
 
 def test_label_folders_and_imdb_layout(tmp_path):
-    _write(tmp_path / "flat", {"neg": 10, "pos": 10})
+    _write(tmp_path / "flat", {"neg": 30, "pos": 30})
     flat = load_data(f"text:{tmp_path / 'flat'}")
-    assert flat.classes == ("neg", "pos") and sum(len(p.y) for p in flat.splits.values()) == 20
-    _write(tmp_path / "aclImdb" / "train", {"neg": 10, "pos": 10, "unsup": 5})
+    assert flat.classes == ("neg", "pos") and sum(len(p.y) for p in flat.splits.values()) == 60
+    _write(tmp_path / "aclImdb" / "train", {"neg": 30, "pos": 30, "unsup": 5})
     _write(tmp_path / "aclImdb" / "test", {"neg": 3, "pos": 4})
     imdb = load_data(f"text:{tmp_path / 'aclImdb'}")
     assert imdb.classes == ("neg", "pos")  # unsup is in train only: not a class
     assert len(imdb.splits["test"].y) == 7  # the ready-made test split stays the test split
-    assert len(imdb.splits["train"].y) + len(imdb.splits["val"].y) == 20
+    assert len(imdb.splits["train"].y) + len(imdb.splits["val"].y) == 60
+    assert {hash_split(x, 0) for x in imdb.splits["val"].x} == {"val"}
 
 
 def test_tfds_imdb_reviews_goes_through_the_same_path():
-    with tfds.testing.mock_data(num_examples=10):
+    with tfds.testing.mock_data(num_examples=30):
         assert for_source("tfds:imdb_reviews") is Text
         data = load_data("tfds:imdb_reviews")
-    assert data.classes == ("neg", "pos") and len(data.splits["test"].y) == 10
+    assert data.classes == ("neg", "pos") and len(data.splits["test"].y) == 30
+    assert len(data.splits["train"].y) + len(data.splits["val"].y) == 30
     assert isinstance(data.splits["train"].x[0], str)
 
 
