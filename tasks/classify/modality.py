@@ -13,7 +13,9 @@ from typing import NamedTuple, Protocol
 import numpy as np
 import tensorflow as tf
 
+from tasks.classify.windows import Windows
 from tasks.row_file import RowFile
+from tasks.string_rows import StringRows
 
 
 class Examples(NamedTuple):
@@ -21,9 +23,23 @@ class Examples(NamedTuple):
     the example before it in time, in the same split, or -1) for the "same as last"
     baseline of series."""
 
-    x: np.ndarray | RowFile  # (n, ...) what the modality reads: clips (in a file), windows, strings
+    x: np.ndarray | RowFile | StringRows | Windows  # (n, ...) what the modality reads:
+    # clips (in a file), windows (places in their rows), trees, texts (in a file)
     y: np.ndarray  # (n,) int labels
     previous: np.ndarray  # (n,)
+
+
+def gathered(examples: Examples, batch_size: int, seed: int | None) -> tf.data.Dataset:
+    """Batches `(inputs, labels)` of examples whose inputs live outside the graph
+    (`examples.x.gather`: a file, or windows over their rows): indices, in a new
+    seeded order each epoch with `seed` (one draw per iterator), then one read per
+    batch."""
+    inputs, labels = examples.x, tf.constant(examples.y)
+    order = tf.data.Dataset.range(len(examples.y))
+    if seed is not None:
+        order = order.shuffle(len(examples.y), seed=seed)
+    batches = order.batch(batch_size).map(lambda i: (inputs.gather(i), tf.gather(labels, i)))
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 class Data(NamedTuple):

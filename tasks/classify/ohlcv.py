@@ -92,7 +92,8 @@ def _number(text: str, column: str, file: Path, line: int) -> float:
 
 
 def windows(table: np.ndarray, window: int, horizon: int, dead_zone: float, name: str):
-    """All windows of one ticker, in time order: `(n, window, 5)`, labels, `previous`.
+    """All windows of one ticker, in time order: the row each starts at `(n,)` (a
+    window covers rows `[start, start + window)`), labels, `previous`.
 
     `previous[i]` is the index of the window whose label was known when window `i`
     ended (it ended `horizon` days earlier), or -1: the "same as last" baseline.
@@ -102,13 +103,12 @@ def windows(table: np.ndarray, window: int, horizon: int, dead_zone: float, name
         raise DataError(
             f"{name}: {len(table)} rows, need at least window + horizon = {window + horizon}"
         )
-    ends = np.arange(window, window + count)  # a window covers rows [end - window, end)
-    stack = np.stack([table[e - window : e] for e in ends])
+    ends = np.arange(window, window + count)
     close = table[:, 3]
     future = np.log(close[ends - 1 + horizon] / close[ends - 1])
     labels = np.where(future > dead_zone, 2, np.where(future < -dead_zone, 0, 1))
     previous = np.where(np.arange(count) >= horizon, np.arange(count) - horizon, -1)
-    return stack.astype("float32"), labels, previous
+    return ends - window, labels, previous
 
 
 def chronological(count: int, horizon: int, shares=(0.7, 0.15)) -> dict[str, np.ndarray]:

@@ -19,7 +19,10 @@ from tasks import plots
 from tasks.base import parse_source, split_seed, split_sizes
 from tasks.classify import ohlcv, regimes
 from tasks.classify.features import OHLCVFeatures
-from tasks.classify.modality import Data, Examples
+from tasks.classify.modality import Data, Examples, gathered
+from tasks.classify.windows import Windows
+
+ADAPT_BATCH = 4096  # training windows the normalisation reads at a time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +81,7 @@ class Series:
         x, y, owner = regimes.windows(count, self.series.window,
                                       split_seed(self.cfg.data.seed, split))  # fmt: skip
         same = np.r_[False, owner[1:] == owner[:-1]]  # follows in the series
-        return Examples(x, y, np.where(same, np.arange(len(y)) - 1, -1))
+        return Examples(Windows.stacked(x), y, np.where(same, np.arange(len(y)) - 1, -1))
 
     def files(self) -> list[Path]:
         """The CSV files of an `ohlcv:` source (none for generated series)."""
@@ -90,22 +93,23 @@ class Series:
 
     def prepare(self, train: Examples) -> None:
         """Keeps the training windows: the normalisation is fitted on them."""
-        self.train_windows = train.x.astype("float32")
+        self.train_windows = train.x
 
     def restore(self) -> None:
         """Nothing to read back: the normalisation is part of the model."""
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
-        ds = tf.data.Dataset.from_tensor_slices((examples.x.astype("float32"), examples.y))
-        ds = ds.cache()
-        if training:
-            ds = ds.shuffle(len(examples.y), seed=self.cfg.train.seed)
-        return ds.batch(self.cfg.train.batch_size).prefetch(tf.data.AUTOTUNE)
+        """Shuffled indices (training), then one gather of windows per batch."""
+        seed = self.cfg.train.seed if training else None
+        return gathered(examples, self.cfg.train.batch_size, seed)
 
     def front(self, reads: str) -> tuple[list, tuple]:
         """Raw windows `(batch, days, 5)` -> normalised, projected `(batch, days - 1, P)`."""
         normalization = keras.layers.Normalization(axis=-1, name="normalization")
-        normalization.adapt(OHLCVFeatures()(self.train_windows))  # training windows only
+        features = OHLCVFeatures()
+        windows = tf.data.Dataset.range(len(self.train_windows)).batch(ADAPT_BATCH)
+        windows = windows.map(self.train_windows.gather)  # training windows only, a batch
+        normalization.adapt(windows.map(features))  # at a time
         window = keras.Input((self.series.window, 5), name="windows")
         features = normalization(OHLCVFeatures(name="features")(window))
         projected = keras.layers.Dense(self.series.projection, "relu", name="projection")
@@ -143,19 +147,25 @@ class Series:
 
 
 def _ohlcv_splits(path: Path, series: SeriesConfig) -> dict[str, Examples]:
-    """Per ticker, chronological splits with a gap of `horizon` days; then concatenated."""
+    """Per ticker, chronological splits with a gap of `horizon` days; then concatenated:
+    every ticker's rows once, and each split's windows as places in them."""
     parts: dict[str, list] = {"train": [], "val": [], "test": []}
+    tables, offset = [], 0
     for ticker, (_, table) in ohlcv.read(path).items():
-        x, y, previous = ohlcv.windows(table, series.window, series.horizon, series.dead_zone,
-                                       f"{path} ({ticker})")  # fmt: skip
-        for name, idx in ohlcv.chronological(len(x), series.horizon).items():
+        starts, y, previous = ohlcv.windows(table, series.window, series.horizon,
+                                            series.dead_zone, f"{path} ({ticker})")  # fmt: skip
+        for name, idx in ohlcv.chronological(len(starts), series.horizon).items():
             if len(idx) == 0:
                 raise DataError(f"{path} ({ticker}): too few rows for a {name} split")
-            offset = sum(len(p[1]) for p in parts[name])
+            before = sum(len(p[1]) for p in parts[name])
             prev = previous[idx] - idx[0]  # re-indexed within the split
-            prev = np.where(prev >= 0, prev + offset, -1)
-            parts[name].append((x[idx], y[idx], prev))
+            prev = np.where(prev >= 0, prev + before, -1)
+            parts[name].append((starts[idx] + offset, y[idx], prev))
+        tables.append(table.astype("float32"))
+        offset += len(table)
+    rows = np.concatenate(tables)
     return {
-        name: Examples(*(np.concatenate([p[k] for p in chunks]) for k in range(3)))
+        name: Examples(Windows(rows, np.concatenate([p[0] for p in chunks]), series.window),
+                       *(np.concatenate([p[k] for p in chunks]) for k in (1, 2)))
         for name, chunks in parts.items()
-    }
+    }  # fmt: skip

@@ -43,7 +43,7 @@ from tasks.base import (
     read_lines,
     read_text,
 )
-from tasks.classify.modality import Data, Examples
+from tasks.classify.modality import Data, Examples, gathered
 from tasks.embeddings import token_embedding
 from tasks.string_rows import StringRows
 
@@ -124,13 +124,8 @@ class Text:
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
         """Shuffled indices (training), then one read of texts per batch."""
-        texts, labels = examples.x, tf.constant(examples.y)
-        order = tf.data.Dataset.range(len(examples.y))
-        if training:
-            order = order.shuffle(len(examples.y), seed=self.cfg.train.seed)
-        batches = order.batch(self.cfg.train.batch_size)
-        batches = batches.map(lambda i: (texts.gather(i), tf.gather(labels, i)))
-        return batches.prefetch(tf.data.AUTOTUNE)
+        seed = self.cfg.train.seed if training else None
+        return gathered(examples, self.cfg.train.batch_size, seed)
 
     def front(self, reads: str) -> tuple[list, tuple]:
         """Raw strings -> token ids (inside the model) -> embeddings and their mask."""

@@ -7,8 +7,11 @@ children; one that reads sequences gets the words in reading order (the flattene
 tree). Tokens map to ids inside the model, so the export takes raw `trees` strings.
 """
 
+import atexit
 import dataclasses
 import re
+import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from common import atomic
 from common.errors import DataError
 from models import CharNgramEmbedding, WordDropout, encoders
 from models.tree_encoder import ARITY
@@ -32,6 +36,7 @@ SST_CLASSES = {
 }
 FINE_LABELS = ("0", "1", "2", "3", "4")  # SST node labels
 SST_FILES = {"train": "train.txt", "val": "dev.txt", "test": "test.txt"}
+CACHES = ("memory", "file")
 BUCKETS = [16, 32, 64, 128, 256, 512]  # tree sizes (nodes or words) batched together
 
 
@@ -44,6 +49,9 @@ class TreeConfig:
     lowercase: bool = False  # read tokens lower-cased
     min_count: int = 1  # training words seen fewer times read as [UNK]
     char_ngrams: int = 0  # hashed character 3-5-grams added to each word's vector (0: none)
+    # Where the parsed trees are kept between epochs: memory (about 4 KB a tree: SST's
+    # 8,544 take 32 MiB) or file (under the run's cache/, for treebanks larger than memory)
+    cache: str = "memory"
 
     def __post_init__(self):
         if self.sst_mode not in SST_CLASSES:
@@ -53,6 +61,8 @@ class TreeConfig:
             raise ValueError("trees.tree_splits takes three sizes, train,val,test, each 1 or more")
         if self.max_length and self.max_length < 4:
             raise ValueError(f"trees.max_length must be 0 or 4 or more, got {self.max_length}")
+        if self.cache not in CACHES:
+            raise ValueError(f"trees.cache must be one of {CACHES}, got {self.cache!r}")
         if self.min_count < 1 or self.char_ngrams < 0:
             raise ValueError("trees.min_count must be 1 or more, trees.char_ngrams 0 or more")
 
@@ -211,10 +221,11 @@ class Trees:
         return inputs, tf.maximum(fine, 0), tf.cast(fine >= 0, tf.float32)
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
-        """Batches of (inputs, targets[, weights]), each tree parsed once (then cached)
-        by the parser the SavedModel uses; trees of similar size batched together."""
+        """Batches of (inputs, targets[, weights]), each tree parsed once (then cached,
+        `trees.cache`) by the parser the SavedModel uses; trees of similar size batched
+        together."""
         ds = tf.data.Dataset.from_tensor_slices((examples.x.astype(str), examples.y))
-        ds = ds.map(self._example, num_parallel_calls=tf.data.AUTOTUNE).cache()
+        ds = ds.map(self._example, num_parallel_calls=tf.data.AUTOTUNE).cache(self._cache_file())
         if training:
             ds = ds.shuffle(len(examples.y), seed=self.cfg.train.seed)
         pad = {"tokens": "", "children": -1, "leaves": ""}
@@ -228,6 +239,17 @@ class Trees:
             [self.cfg.train.batch_size] * (len(BUCKETS) + 1),
             padding_values=values,
         ).prefetch(tf.data.AUTOTUNE)
+
+    def _cache_file(self) -> str:
+        """`""` (memory), or a file prefix in a new folder under the run's `cache/`,
+        removed when this process ends (a killed one's is a `.partial-*` temporary,
+        which the next command on the run clears)."""
+        if self.trees.cache == "memory":
+            return ""
+        (self.workdir / "cache").mkdir(parents=True, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix=f"{atomic.PREFIX}trees-", dir=self.workdir / "cache")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return str(Path(folder) / "parsed")
 
     # -- model and serving --------------------------------------------------
 

@@ -9,6 +9,8 @@ from tasks.classify import moving_shapes, ohlcv, regimes
 from tasks.classify.modalities import Series, Video, for_source
 from tasks.classify.modalities import video as video_module
 from tasks.classify.modalities.video import FOLDER_READERS
+from tasks.classify.windows import Windows
+from tests.tasks.classify.data import load_cfg as data_cfg
 from tests.tasks.classify.data import load_data
 
 HEADER = "Date,Open,High,Low,Close,Volume"
@@ -96,9 +98,9 @@ def test_ohlcv_missing_columns_and_too_few_rows(tmp_path):
 def test_ohlcv_labels_look_ahead_and_features_do_not():
     close = np.array([100, 100, 100, 100, 110, 100, 100, 90, 100, 100], float)
     table = np.stack([close, close, close, close, np.ones(10)], 1)
-    x, y, previous = ohlcv.windows(table, window=3, horizon=1, dead_zone=0.01, name="t")
+    starts, y, previous = ohlcv.windows(table, window=3, horizon=1, dead_zone=0.01, name="t")
     # Window i covers days i..i+2 and is labelled by day i+3 against day i+2.
-    np.testing.assert_array_equal(x[1, :, 3], close[1:4])
+    np.testing.assert_array_equal(Windows(table, starts, 3)[1, :, 3], close[1:4])
     assert y.tolist() == [1, 2, 0, 1, 0, 2, 1]
     assert previous.tolist() == [-1, 0, 1, 2, 3, 4, 5]  # the window whose label was known
 
@@ -163,3 +165,22 @@ def test_tfds_video_source(monkeypatch):
         expected = [y for y, h in zip(labels, held, strict=True) if h == wanted]
         part = data.splits[split]
         assert part.y.tolist() == expected and len(part.x) == len(expected)
+
+
+def test_ohlcv_windows_are_places_in_the_rows_read_once(tmp_path):
+    """The twin: each ticker's windows stacked as copies, split as before."""
+    rows = _rows(40, ticker="AAA") + _rows(30, start=50.0, step=-0.5, ticker="BBB")
+    path = _csv(tmp_path / "many.csv", rows, "Ticker," + HEADER)
+    data = load_data(f"ohlcv:{path}", "series.window=5", "series.horizon=2")
+    tables = [table for _, table in ohlcv.read(path).values()]
+    for name, part in data.splits.items():
+        assert isinstance(part.x, Windows) and part.x.rows.shape == (70, 5)  # every day once
+        stacked = []
+        for table in tables:
+            starts, _, _ = ohlcv.windows(table, 5, 2, 0.01, "t")
+            idx = ohlcv.chronological(len(starts), 2)[name]
+            stacked += [table[s : s + 5] for s in starts[idx]]
+        np.testing.assert_array_equal(np.asarray(part.x), np.stack(stacked).astype("float32"))
+        batches = Series(data_cfg(f"ohlcv:{path}"), tmp_path).dataset(part, training=False)
+        np.testing.assert_array_equal(np.concatenate([x for x, _ in batches]), np.stack(stacked))
+    assert data.splits["train"].x.rows is data.splits["test"].x.rows

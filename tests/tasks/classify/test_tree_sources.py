@@ -1,7 +1,9 @@
 """The tree sources: generated and released ListOps, and SST folders."""
 
 import pytest
+import tensorflow as tf
 
+from common import atomic
 from common.errors import DataError
 from pipelines import settings
 from tasks.classify import listops
@@ -80,3 +82,18 @@ def test_node_labels_need_a_labelled_source(tmp_path):
     cfg = settings.resolve(PRESETS, "tiny", ["data.source=listops", "node_labels=true"])
     with pytest.raises(DataError, match="node_labels needs trees with node labels"):
         ClassifyTask(cfg, tmp_path)
+
+
+def test_parsed_trees_cached_in_a_file_give_the_batches_of_memory(tmp_path):
+    batches = {}
+    for cache in ("memory", "file"):
+        cfg = settings.resolve(PRESETS, "tiny", ["data.source=listops", f"trees.cache={cache}"])
+        modality = Trees(cfg, tmp_path / cache)
+        train = modality.load(("train",)).splits["train"]
+        ds = modality.dataset(train, training=True)
+        batches[cache] = [[tf.nest.map_structure(lambda t: t.numpy().tolist(), b) for b in ds]
+                          for _ in range(2)]  # two epochs: the second reads the cache  # fmt: skip
+    assert batches["file"] == batches["memory"] and batches["file"][0] != batches["file"][1]
+    (folder,) = (tmp_path / "file" / "cache").iterdir()  # a temporary the next command clears
+    assert folder.name.startswith(atomic.PREFIX) and any(folder.iterdir())
+    assert not (tmp_path / "memory" / "cache").exists()
