@@ -67,11 +67,12 @@ class Task(Protocol):
 
     def data_files(self) -> list[Path]: ...  # the local files the source reads (fingerprinted)
 
-    # Optional, for `python -m pipelines prepare` (translate has it): a method
-    # `records()` that builds and records what encodes the data (tokenizers) in the
-    # run directory, then returns each split's examples, read lazily, as dicts of 1-D
-    # int arrays and strings (which `tasks.shards.Shards` writes and a `tfrecord:DIR`
-    # source reads back), and a dict for the shards' manifest, filled as they are read.
+    # For `python -m pipelines prepare`: builds and records what encodes the data
+    # (tokenizers) in the run directory, then gives each split's examples, read
+    # lazily, as dicts of arrays and strings (which `tasks.shards.Shards` writes and a
+    # `tfrecord:DIR` source reads back), and a dict for the shards' manifest, filled
+    # as they are read.
+    def records(self) -> tuple[dict[str, Iterator[dict]], dict]: ...
 
     # One batch of raw inputs (sentences, file paths) -> per input the served
     # signature's outputs, JSON-ready, or {"error": why} for one that was refused;

@@ -1,5 +1,6 @@
 """Prepared shards: a source's examples, encoded once, in TFRecord files read by `tf.data`."""
 
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from common.errors import ConfigError, DataError
 from tasks.base import SPLITS
 
 MANIFEST = "shards.json"
+RAW = ("uint8", "float32")  # arrays kept as their bytes, of one shape
 BUFFER = 10_000  # training examples a shuffle holds (after the shard files' own shuffle)
 
 
@@ -20,8 +22,8 @@ class Shards:
 
     `write` spreads a split's examples over its files in turn (so each file holds an
     even share, without counting first); an example is a dict of 1-D integer arrays
-    (token ids), uint8 arrays (pixels, kept as their bytes: read back flat) and strings
-    (raw text, kept for references). `dataset` reads a split
+    (token ids), uint8 and float32 arrays of one shape (pixels, windows: kept as their
+    bytes) and strings (raw text, kept for references). `dataset` reads a split
     back: the training split in a new seeded file order each epoch, four files
     interleaved and a `BUFFER`-example shuffle, with the `FILE` auto-shard policy, so
     under `--strategy multiworker` each worker reads its own files.
@@ -42,8 +44,8 @@ class Shards:
         path = self.folder / MANIFEST
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
-            self.meta, self.features, self._splits = (
-                manifest["meta"], manifest["features"], manifest["splits"]
+            self.meta, self.features, self.shapes, self._splits = (
+                manifest["meta"], manifest["features"], manifest["shapes"], manifest["splits"]
             )  # fmt: skip
         except FileNotFoundError:
             raise DataError(
@@ -53,19 +55,21 @@ class Shards:
             raise DataError(f"{path}: not a shards manifest ({err})") from None
 
     @classmethod
-    def of(cls, folder: str, task: str, data, fixed: tuple[str, ...]) -> "Shards":
-        """The shards in `folder`, checked to be `task`'s, written with the `fixed`
-        fields of the data config `data` as it has them (what training cannot change)."""
+    def of(cls, folder: str, task: str, asked: dict) -> "Shards":
+        """The shards in `folder`, checked to be `task`'s and written with the config
+        values a run asks for: `asked` maps dotted fields (`data.image_size`) to them,
+        the fields the shards fixed (what training cannot change)."""
         if not folder:
             raise DataError(f"data source 'tfrecord' needs a folder: tfrecord:DIR, written "
                             f"by `python -m pipelines prepare --task {task}`")  # fmt: skip
         shards = cls(folder)
         if shards.meta.get("task") != task:
             raise DataError(f"{folder}: shards of the {shards.meta.get('task')} task, not {task}'s")
-        written = shards.meta["config"]["data"]
-        for field in (f for f in fixed if written[f] != getattr(data, f)):
-            raise ConfigError(f"data.{field}={getattr(data, field)}, but {folder} was prepared "
-                              f"with data.{field}={written[field]}: set it so")  # fmt: skip
+        for field, value in asked.items():
+            written = functools.reduce(dict.__getitem__, field.split("."), shards.meta["config"])
+            if written != value:
+                raise ConfigError(f"{field}={value}, but {folder} was prepared with "
+                                  f"{field}={written}: set it so")  # fmt: skip
         return shards
 
     def described_by(self) -> list[Path]:
@@ -81,13 +85,14 @@ class Shards:
         examples) in `folder`, then the manifest with `meta` (written last: it may be
         filled as the examples are read); returns them."""
         folder.mkdir(parents=True, exist_ok=True)
-        features, written = {}, {}
+        features, shapes, written = {}, {}, {}
         for split, examples in splits.items():
             writers, files, total = [], [], 0
             try:
                 for total, example in enumerate(examples, 1):
                     if not features:
                         features = {k: _kind(v) for k, v in example.items()}
+                        shapes = {k: list(np.shape(v)) for k, v in example.items()}
                     if len(writers) < count:  # the first `count` examples open the files
                         files.append(f"{split}-{len(writers):05d}.tfrecord")
                         writers.append(tf.io.TFRecordWriter(str(folder / files[-1])))
@@ -98,7 +103,7 @@ class Shards:
             if not total:
                 raise DataError(f"the {split} split has no examples to write")
             written[split] = {"files": files, "examples": total}
-        manifest = {"meta": meta, "features": features, "splits": written}
+        manifest = {"meta": meta, "features": features, "shapes": shapes, "splits": written}
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         return cls(folder)
 
@@ -132,10 +137,13 @@ class Shards:
                 else tf.io.FixedLenFeature([], tf.string)
                 for name, kind in self.features.items()}  # fmt: skip
 
-        def parsed(record):
+        def parsed(record):  # arrays of bytes back to their dtype and shape
             example = tf.io.parse_single_example(record, spec)
-            return {name: tf.io.decode_raw(value, tf.uint8) if self.features[name] == "uint8"
-                    else value for name, value in example.items()}  # fmt: skip
+            for name, kind in self.features.items():
+                if kind in RAW:
+                    raw = tf.io.decode_raw(example[name], tf.as_dtype(kind))
+                    example[name] = tf.reshape(raw, self.shapes[name])
+            return example
 
         examples = examples.map(parsed, num_parallel_calls=tf.data.AUTOTUNE)
         return examples.apply(tf.data.experimental.assert_cardinality(self.count(split)))
@@ -148,10 +156,12 @@ class Shards:
 
 
 def _kind(value) -> str:
-    """How a feature is kept: `bytes` (a str, UTF-8), `uint8` (an array's bytes) or `int`."""
+    """How a feature is kept: `bytes` (a str, UTF-8), `uint8` or `float32` (an array's
+    bytes) or `int` (int64 values)."""
     if isinstance(value, str):
         return "bytes"
-    return "uint8" if np.asarray(value).dtype == np.uint8 else "int"
+    dtype = np.asarray(value).dtype.name
+    return dtype if dtype in RAW else "int"
 
 
 def _serialized(example: dict, features: dict[str, str]) -> bytes:
@@ -165,6 +175,8 @@ def _serialized(example: dict, features: dict[str, str]) -> bytes:
                 int64_list=tf.train.Int64List(value=np.asarray(value).tolist())
             )
         else:
-            raw = value.encode("utf-8") if features[name] == "bytes" else value.tobytes()
+            raw = (
+                value.encode("utf-8") if features[name] == "bytes" else np.asarray(value).tobytes()
+            )
             feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[raw]))
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()

@@ -77,9 +77,8 @@ def load(cfg, splits: tuple[str, ...] = SPLITS,
                 for name in splits}  # fmt: skip
     cache = Path(cache or tempfile.gettempdir())
     if shards := prepared(cfg):
-        size = cfg.image_size
-        return {name: _in_row_file(((row["image"].reshape(size, size, 3),
-                                     json.loads(row["captions"]), f"{arg} {name} #{i}")
+        return {name: _in_row_file(((row["image"], json.loads(row["captions"]),
+                                     f"{arg} {name} #{i}")
                                     for i, row in enumerate(shards.rows(name))), cache)
                 for name in splits}  # fmt: skip
     if not arg:
@@ -106,7 +105,9 @@ def prepared(cfg) -> Shards | None:
     """The shards of a `tfrecord:DIR` source (None for another source), checked to be
     a caption task's of `cfg.image_size` (`cfg`: a caption `DataConfig`)."""
     kind, arg = parse_source(cfg.source, SOURCES)
-    return Shards.of(arg, "caption", cfg, ENCODING) if kind == "tfrecord" else None
+    if kind != "tfrecord":
+        return None
+    return Shards.of(arg, "caption", {f"data.{f}": getattr(cfg, f) for f in ENCODING})
 
 
 def _in_row_file(examples: Iterable[tuple[np.ndarray, list[str], str]],

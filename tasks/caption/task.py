@@ -77,7 +77,7 @@ class CaptionTask:
 
     def records(self) -> tuple[dict[str, Iterator[dict]], dict]:
         """Each split's examples, read lazily, as prepared shards hold them: the
-        `image` resized to `data.image_size` (`(size * size * 3,)` uint8) and its
+        `image` resized to `data.image_size` (`(size, size, 3)` uint8) and its
         `captions` (a JSON list). The vocabulary is built from the shards' training
         captions when a run trains on them, so nothing more is recorded."""
         examples = sources.load(self.cfg.data)

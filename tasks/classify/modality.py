@@ -7,6 +7,7 @@ the model's inputs and the served function, and puts the shared encoder and the
 softmax head between them.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -69,6 +70,8 @@ class Modality(Protocol):
     """
 
     sources: dict[str, str]  # source kind -> what it reads
+    fixed: tuple[str, ...]  # config fields prepared shards fix ("video.frames"): a run on
+    # them must ask for the same
     gives: tuple[str, ...]  # what the front end can give an encoder: SEQUENCES, TREES
     signature: tf.TensorSpec
     per_node: bool  # one label per tree node (then the head reads every node's state)
@@ -79,6 +82,10 @@ class Modality(Protocol):
     def load(self, splits: tuple[str, ...]) -> Data: ...
 
     def prepare(self, train: Examples) -> None: ...
+
+    def kept(self, inputs: Iterable) -> object: ...  # one split's inputs, given one at a
+
+    # time (read back from prepared shards), kept as `load` keeps them (`Examples.x`)
 
     def restore(self) -> None: ...
 

@@ -1,6 +1,8 @@
 """The classify task: a modality's front end, the shared encoder, a softmax head."""
 
+import array
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -14,7 +16,7 @@ from tasks import plots, text
 from tasks.base import SPLITS, Splits
 from tasks.classify import modalities
 from tasks.classify.config import PRESETS, ClassifyConfig
-from tasks.classify.modality import Examples
+from tasks.classify.modality import Data, Examples
 from tasks.classify.scores import classification_scores
 from tasks.export import endpoint, json_rows, write_saved_model
 from tasks.validation import ValidationScore
@@ -43,19 +45,22 @@ class ClassifyTask:
     def __init__(self, cfg: ClassifyConfig, workdir: Path):
         self.cfg = cfg
         self.workdir = Path(workdir)
+        # prepared shards (tfrecord:DIR), and the config with the source they were
+        # written from, which the modality reads its kind from
+        self.shards, written = modalities.prepared(cfg)
         modality = modalities.for_source(cfg.data.source)
         reads = encoders.get(cfg.model.encoder).reads
         if reads not in modality.gives:
             raise ConfigError(f"model.encoder={cfg.model.encoder} reads {reads}; "
                               f"{cfg.data.source} gives {' or '.join(modality.gives)}")  # fmt: skip
-        self.modality = modality(cfg, workdir)
+        self.modality = modality(written, workdir)
 
     # -- data ---------------------------------------------------------------
 
     def prepare(self) -> Splits:
         """Reads the splits, fits and records what the front end learns from training
         data, records the class names and the majority class, and the pipelines."""
-        data = self.modality.load(SPLITS)
+        data = self._load(SPLITS)
         parts = data.splits
         if self.cfg.data.shuffle_labels:
             rng = np.random.default_rng(self.cfg.train.seed)
@@ -70,6 +75,41 @@ class ClassifyTask:
         self.modality.prepare(parts["train"])
         self.val = parts["val"]
         return Splits(*(self.modality.dataset(parts[n], n == "train") for n in SPLITS))
+
+    def _load(self, splits: tuple[str, ...]) -> Data:
+        """The splits asked, from the modality, or read back from prepared shards."""
+        if self.shards is None:
+            return self.modality.load(splits)
+        parts = {}
+        for name in splits:
+            labels, previous = array.array("q"), array.array("q")
+
+            def inputs(name=name, labels=labels, previous=previous):
+                for row in self.shards.rows(name):
+                    labels.append(int(row["y"][0]))
+                    previous.append(int(row["previous"][0]))
+                    yield row["x"]
+
+            x = self.modality.kept(inputs())
+            parts[name] = Examples(x, np.frombuffer(labels, np.int64),
+                                   np.frombuffer(previous, np.int64))  # fmt: skip
+        written = self.shards.meta["records"]
+        return Data(tuple(written["classes"]), parts, written["outputs"], written["majority"])
+
+    def records(self) -> tuple[dict[str, Iterator[dict]], dict]:
+        """Each split's examples as prepared shards hold them: the modality's input
+        `x` (a clip, a window, a tree or a text), the label `y` and `previous` (each
+        `(1,)`); with them, what reading them back needs (the input's name, the
+        classes, `outputs` and `majority`)."""
+        data = self.modality.load(SPLITS)
+
+        def rows(part: Examples) -> Iterator[dict]:
+            for i in range(len(part.y)):
+                yield {"x": part.x[i], "y": part.y[i : i + 1], "previous": part.previous[i : i + 1]}
+
+        meta = {"input": self.modality.input_name, "classes": list(data.classes),
+                "outputs": data.outputs, "majority": data.majority}  # fmt: skip
+        return {name: rows(data.splits[name]) for name in SPLITS}, meta
 
     def restore(self) -> None:
         """The class names and majority class the run recorded."""
@@ -149,7 +189,7 @@ class ClassifyTask:
     def evaluate(self, model: keras.Model, split: str = "test") -> dict:
         """Accuracy, macro-F1 and per-class precision/recall, beside the majority class
         of training, and what the modality adds (`Modality.report`)."""
-        part: Examples = self.modality.load((split,)).splits[split]
+        part: Examples = self._load((split,)).splits[split]
         predicted = self._predicted(self.serving(model), part)
         scores = classification_scores(part.y, predicted, self.classes)
         plots.confusion(scores.pop("confusion"), self.classes,
@@ -167,11 +207,11 @@ class ClassifyTask:
         write_saved_model(path, [model], {"serving_default": self.serving(model)})
 
     def data_files(self) -> list[Path]:
-        return self.modality.files()
+        return self.shards.described_by() if self.shards else self.modality.files()
 
     def serving_inputs(self, split: str) -> list:
         """The split's inputs (clips, windows, trees, texts), as the export takes them."""
-        return list(self.modality.load((split,)).splits[split].x)
+        return list(self._load((split,)).splits[split].x)
 
     @staticmethod
     def predict(served, cfg: ClassifyConfig, inputs: list[str], n_best: int = 1) -> list[dict]:

@@ -87,7 +87,9 @@ def prepared(cfg) -> Shards | None:
     """The shards of a `tfrecord:DIR` source (None for another source), checked to be
     a translate task's encoded as `cfg` (a translate `DataConfig`) asks."""
     kind, arg = parse_source(cfg.source, SOURCES)
-    return Shards.of(arg, "translate", cfg, ENCODING) if kind == "tfrecord" else None
+    if kind != "tfrecord":
+        return None
+    return Shards.of(arg, "translate", {f"data.{f}": getattr(cfg, f) for f in ENCODING})
 
 
 def _prepared(cfg, split: str) -> Iterator[Pair]:

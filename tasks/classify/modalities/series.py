@@ -7,6 +7,7 @@ float32 `windows`.
 """
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 
 import keras
@@ -52,6 +53,7 @@ class Series:
         "ohlcv": "ohlcv:PATH, a CSV file (or folder of them) with Date,Open,High,Low,Close,Volume",
     }
     tfds_feature = None
+    fixed = ("series.window", "series.horizon", "series.dead_zone")  # what shards fix
     gives = (encoders.SEQUENCES,)  # what its front end can give an encoder
     input_name = "windows"  # the export's input
     per_node = False
@@ -63,18 +65,19 @@ class Series:
         self.signature = tf.TensorSpec([None, self.series.window, 5], tf.float32, name="windows")
         self.workdir = Path(workdir)
         self.train_windows = None
+        kind = parse_source(cfg.data.source, self.sources)[0]
+        self.classes = regimes.CLASSES if kind == "regimes" else ohlcv.CLASSES
 
     def load(self, splits: tuple[str, ...]) -> Data:
         kind, arg = parse_source(self.cfg.data.source, self.sources)
-        self.classes = regimes.CLASSES if kind == "regimes" else ohlcv.CLASSES
         if kind == "regimes":
             sizes = split_sizes(self.cfg.data.size)
-            return Data(regimes.CLASSES, {name: self._regimes(sizes[name], name)
+            return Data(self.classes, {name: self._regimes(sizes[name], name)
                                           for name in splits})  # fmt: skip
         if not arg:
             raise DataError(f"data source {kind!r} needs a path: {self.sources[kind]}")
         parts = _ohlcv_splits(Path(arg), self.series)
-        return Data(ohlcv.CLASSES, {name: parts[name] for name in splits})
+        return Data(self.classes, {name: parts[name] for name in splits})
 
     def _regimes(self, count: int, split: str) -> Examples:
         """Windows of fresh series, in series order: no series reaches two splits."""
@@ -97,6 +100,10 @@ class Series:
 
     def restore(self) -> None:
         """Nothing to read back: the normalisation is part of the model."""
+
+    def kept(self, inputs: Iterable[np.ndarray]) -> Windows:
+        """Windows given one at a time (read back from shards: copies, each its own)."""
+        return Windows.stacked(np.stack(list(inputs)))
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
         """Shuffled indices (training), then one gather of windows per batch."""

@@ -84,6 +84,7 @@ class Text:
         "tfds": "tfds:NAME, a TFDS text set with 'text' and 'label', e.g. tfds:imdb_reviews",
     }
     tfds_feature = "text"  # a TFDS set with this feature is read by this modality
+    fixed = ()  # prepared shards keep the raw texts
     gives = (encoders.SEQUENCES,)  # what its front end can give an encoder
     input_name = "texts"  # the export's input
     signature = tf.TensorSpec([None], tf.string, name="texts")
@@ -121,6 +122,13 @@ class Text:
 
     def restore(self) -> None:
         """Nothing to read back: the vocabulary is part of the model."""
+
+    def kept(self, inputs: Iterable[str]) -> StringRows:
+        """Texts given one at a time, in a file of strings under the run's `cache/`."""
+        rows = StringRows(self.workdir / "cache")
+        for chunk in batched(inputs, text.CHUNK):
+            rows.extend(chunk)
+        return rows
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
         """Shuffled indices (training), then one read of texts per batch."""

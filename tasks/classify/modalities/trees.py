@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import keras
@@ -83,6 +84,7 @@ class Trees:
         "sst": "sst:DIR, the Stanford Sentiment Treebank's train.txt, dev.txt and test.txt",
     }
     tfds_feature = None
+    fixed = ("trees.sst_mode", "trees.max_length")  # what prepared shards fix (labels, lengths)
     gives = (encoders.TREES, encoders.SEQUENCES)  # what its front end can give an encoder
     input_name = "trees"  # the export's input
     signature = tf.TensorSpec([None], tf.string, name="trees")
@@ -198,6 +200,10 @@ class Trees:
 
     def restore(self) -> None:
         """Nothing to read back: the vocabulary is part of the model."""
+
+    def kept(self, inputs: Iterable[str]) -> np.ndarray:
+        """Trees given one at a time, as strings in memory (as `load` keeps them)."""
+        return np.array(list(inputs), dtype=object)
 
     def _parse(self, strings) -> dict:
         return trees.parse(strings, self.labelled, self.arity)

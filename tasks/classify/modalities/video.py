@@ -76,6 +76,7 @@ class Video:
         "tfds": "tfds:NAME, a TFDS video set with 'video' and 'label', e.g. tfds:ucf101",
     }
     tfds_feature = "video"  # a TFDS set with this feature is read by this modality
+    fixed = ("video.frames", "video.frame_size")  # what prepared shards fix
     signature = tf.TensorSpec([None, None, None, None, 3], tf.uint8, name="frames")
     gives = (encoders.SEQUENCES,)  # what its front end can give an encoder
     input_name = "frames"  # the export's input
@@ -110,6 +111,13 @@ class Video:
         return Data(classes, {name: self._examples(read([paths[i] for i in parts[name]], *sizes),
                                                    labels[parts[name]])
                               for name in splits})  # fmt: skip
+
+    def kept(self, inputs: Iterable[np.ndarray]) -> RowFile:
+        """Clips given one at a time, in a `RowFile` under the run's `cache/`."""
+        rows = RowFile(self.workdir / "cache")
+        for chunk in batched(inputs, CHUNK):
+            rows.append(np.stack(chunk))
+        return rows
 
     def _examples(self, clips: Iterable[np.ndarray], y: np.ndarray) -> Examples:
         """A split whose clips, given a chunk `(n, frames, size, size, 3)` at a time, are

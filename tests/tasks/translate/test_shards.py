@@ -116,8 +116,6 @@ def test_prepare_never_replaces_a_folder(prepared, tmp_path):
     with pytest.raises(UserError, match="exists"):
         run.write_shards("translate", preset="tiny", out=prepared)
     assert sorted(p.name for p in prepared.iterdir()) == before
-    with pytest.raises(UserError, match="does not write shards yet"):
-        run.write_shards("classify", preset="tiny", out=tmp_path / "c")
     with pytest.raises(DataError, match="no such file"):  # a bad source: nothing left behind
         run.write_shards("translate", "anki:/no/such.txt", "tiny", out=tmp_path / "t")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
