@@ -65,8 +65,10 @@ class Series:
         self.signature = tf.TensorSpec([None, self.series.window, 5], tf.float32, name="windows")
         self.workdir = Path(workdir)
         self.train_windows = None
-        kind = parse_source(cfg.data.source, self.sources)[0]
-        self.classes = regimes.CLASSES if kind == "regimes" else ohlcv.CLASSES
+        # (the source is checked where it is read; `predict` builds this from a run's
+        # config, whose source may be prepared shards, `tfrecord:DIR`)
+        generated = cfg.data.source.partition(":")[0] == "regimes"
+        self.classes = regimes.CLASSES if generated else ohlcv.CLASSES
 
     def load(self, splits: tuple[str, ...]) -> Data:
         kind, arg = parse_source(self.cfg.data.source, self.sources)

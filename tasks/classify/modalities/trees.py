@@ -94,7 +94,9 @@ class Trees:
         self.trees: TreeConfig = cfg.trees
         self.workdir = Path(workdir)
         self.reads = encoders.get(cfg.model.encoder).reads
-        self.labelled = parse_source(cfg.data.source, self.sources)[0] == "sst"  # PTB notation
+        # PTB notation (the source is checked where it is read; `predict` builds this
+        # from a run's config, whose source may be prepared shards, `tfrecord:DIR`)
+        self.labelled = cfg.data.source.partition(":")[0] == "sst"
         self.per_node = self.trees.node_labels
         self.binary = self.labelled and self.trees.sst_mode == "binary"
         self.root_selection = self.per_node or self.binary
