@@ -97,11 +97,10 @@ def write_shards(task: str, data: str | None = None, preset: str = "default",
     out = Path(out or default_workdir(task, cfg.data.source) / "shards")
     if out.exists():
         raise UserError(f"{out} exists: give another --out, or remove it yourself")
-    job_cls = get_task(task)
     if count < 1:
         raise UserError(f"--shards {count}: give 1 or more")
     with atomic.replacing(out) as staging:
-        job = job_cls(cfg, staging)
+        job = get_task(task)(cfg, staging)
         splits, filled = job.records()  # `filled` as the splits are read
         meta = {"task": task, "config": settings.to_dict(cfg), "records": filled}
         shards = Shards.write(staging, meta, splits, count)

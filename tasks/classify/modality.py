@@ -32,14 +32,15 @@ class Examples(NamedTuple):
 
 def gathered(examples: Examples, batch_size: int, seed: int | None) -> tf.data.Dataset:
     """Batches `(inputs, labels)` of examples whose inputs live outside the graph
-    (`examples.x.gather`: a file, or windows over their rows): indices, in a new
-    seeded order each epoch with `seed` (one draw per iterator), then one read per
-    batch."""
+    (`examples.x.gather`: clips or texts in a file, windows over their rows): indices,
+    in a new seeded order each epoch with `seed` (one draw per iterator), then one
+    read per batch (batches read in parallel, kept in order)."""
     inputs, labels = examples.x, tf.constant(examples.y)
     order = tf.data.Dataset.range(len(examples.y))
     if seed is not None:
         order = order.shuffle(len(examples.y), seed=seed)
-    batches = order.batch(batch_size).map(lambda i: (inputs.gather(i), tf.gather(labels, i)))
+    batches = order.batch(batch_size).map(lambda i: (inputs.gather(i), tf.gather(labels, i)),
+                                          num_parallel_calls=tf.data.AUTOTUNE)  # fmt: skip
     return batches.prefetch(tf.data.AUTOTUNE)
 
 

@@ -29,7 +29,7 @@ from tasks.base import (
     split_sizes,
 )
 from tasks.classify import moving_shapes
-from tasks.classify.modality import Data, Examples
+from tasks.classify.modality import Data, Examples, gathered
 from tasks.export import at_least_one
 from tasks.row_file import RowFile
 
@@ -144,13 +144,8 @@ class Video:
         """Nothing to read back."""
 
     def dataset(self, examples: Examples, training: bool) -> tf.data.Dataset:
-        seed, rows, labels = self.cfg.train.seed, examples.x, tf.constant(examples.y)
-        ds = tf.data.Dataset.range(len(examples.y))
-        if training:
-            ds = ds.shuffle(len(examples.y), seed=seed)
-        ds = ds.batch(self.cfg.train.batch_size).map(
-            lambda i: (rows.gather(i), tf.gather(labels, i)), num_parallel_calls=tf.data.AUTOTUNE
-        )  # batches read in parallel, kept in order
+        seed = self.cfg.train.seed
+        ds = gathered(examples, self.cfg.train.batch_size, seed if training else None)
         if self.video.augment and training:
             # Seeds from the dataset, not stateful ops, so that parallel calls and resumed
             # runs draw the same jitter: a new pair per batch, new values each epoch.
