@@ -8,7 +8,10 @@ shared: a disturbance only ever adds time, and it comes in spells that the turns
 spread over both kinds). Throughput and MFU come from the cached epochs (the
 training step alone); the input-pipeline ratio is real steps/s over cached steps/s.
 MFU is the counted FLOPs of every step (`benchmarks.flops`) over the epoch's time,
-over a large `tf.matmul`'s FLOP/s measured in the same run.
+over a large `tf.matmul`'s FLOP/s measured in the same run. Classify's model is also
+timed, on the same batches, with Keras' `TimeDistributed` where it has
+`models.TimeFolded` (what it ran before): the speed-up of folding frames into the
+batch, measured in one run.
 
 An epoch is timed from `on_epoch_begin` to `on_epoch_end`, not around `fit`: `fit`
 returns only once its dataset iterator is destroyed, and that now and then waits
@@ -28,12 +31,14 @@ import tensorflow as tf
 
 from benchmarks import flops, timing
 from benchmarks.report import Row
+from models import TimeFolded
 from pipelines import run as pipeline
 
 TASKS = ("translate", "caption", "classify")
 PIPELINE_TARGET = 0.95
 MFU_TARGET = 0.35  # the default translate model (the plain Keras stack reaches about 0.37)
 REPEATS = 5  # timed epochs of each kind (real, cached), taking turns
+FOLDED_TARGET = 1.3  # classify's examples/s over the same model with TimeDistributed
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -53,12 +58,16 @@ def run(quick: bool = False) -> list[Row]:
                      f"the lowest {min(peaks) / 1e9:.0f}")]  # fmt: skip
     for task, (work, times) in zip(TASKS, measured, strict=True):
         rows.append(_row(task, work, times, peak))
+        if times[3] is not None:
+            rows.append(_folded_row(task, work, times))
     return rows
 
 
-def measure(task: str, quick: bool = False) -> tuple[dict, tuple[float, float, str]]:
+def measure(task: str, quick: bool = False) -> tuple[dict, tuple]:
     """Times one task's training epochs (see the module docstring): the epoch's work
-    (`epoch_work`) and the fastest real and cached epochs' seconds, with a note."""
+    (`epoch_work`) and the fastest real and cached epochs' seconds, a note, and (the
+    task's model having a `TimeFolded`) the fastest cached epoch of the model with
+    `TimeDistributed` instead, else None."""
     cfg = pipeline.resolve_config(task, preset="tiny" if quick else "default")
     with tempfile.TemporaryDirectory() as tmp, pipeline.precision(cfg.train.mixed_precision):
         _, splits, model = pipeline.prepare(task, cfg, Path(tmp))
@@ -66,18 +75,39 @@ def measure(task: str, quick: bool = False) -> tuple[dict, tuple[float, float, s
         produced = tf.Variable(0, dtype="int64")  # batches the real pipeline made for the cache
         cached = real.map(lambda *batch: _counted(produced, batch)).cache()
         work = epoch_work(model, cached)  # to the end: the cache is complete, and kept
-        _epoch(model, cached)  # traces the step
-        times = [(_epoch(model, real), _epoch(model, cached))
-                 for _ in range(1 if quick else REPEATS)]  # fmt: skip
+        unfolded = _time_distributed(model)
+        for each in (model, unfolded or model):
+            _epoch(each, cached)  # traces the step
+        repeats = range(1 if quick else REPEATS)
+        times = [(_epoch(model, real), _epoch(model, cached),
+                  _epoch(unfolded, cached) if unfolded else None) for _ in repeats]  # fmt: skip
         if int(produced.numpy()) != work["steps"]:
             raise RuntimeError(f"{task}: the cached epochs ran the input pipeline again")
-        real_s, cached_s = (min(t) for t in zip(*times, strict=True))
+        real_s, cached_s, unfolded_s = zip(*times, strict=True)
+        unfolded_s = min(unfolded_s) if unfolded else None
+        real_s, cached_s = min(real_s), min(cached_s)
     note = f"batch {cfg.train.batch_size}" + (", XLA" if cfg.train.jit_compile else "")
-    return work, (real_s, cached_s, note)
+    return work, (real_s, cached_s, note, unfolded_s)
 
 
-def _row(task: str, work: dict, times: tuple[float, float, str], peak: float) -> Row:
-    real_s, cached_s, note = times
+def _time_distributed(model: keras.Model) -> keras.Model | None:
+    """`model` with Keras' `TimeDistributed` for each `TimeFolded` (the same weights,
+    compiled alike), or None where it has none."""
+    if not any(isinstance(layer, TimeFolded) for layer in model.layers):
+        return None
+
+    def clone(layer):
+        kind = keras.layers.TimeDistributed if isinstance(layer, TimeFolded) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    unfolded = keras.models.clone_model(model, clone_function=clone)
+    unfolded.set_weights(model.get_weights())
+    unfolded.compile_from_config(model.get_compile_config())
+    return unfolded
+
+
+def _row(task: str, work: dict, times: tuple, peak: float) -> Row:
+    real_s, cached_s, note, _ = times
     ratio = cached_s / real_s  # real steps/s over cached steps/s, the same steps
     figures = {
         "examples/s": work["examples"] / cached_s,
@@ -91,6 +121,18 @@ def _row(task: str, work: dict, times: tuple[float, float, str], peak: float) ->
         target += f"; MFU >= {MFU_TARGET}"
         met = met and figures["MFU"] >= MFU_TARGET
     return Row("train", task, figures, target, met, note)
+
+
+def _folded_row(task: str, work: dict, times: tuple) -> Row:
+    """The model with `TimeFolded` against itself with Keras' `TimeDistributed`."""
+    _, folded_s, _, unfolded_s = times
+    speedup = unfolded_s / folded_s
+    return Row("train", f"{task}: frames folded into the batch vs TimeDistributed",
+               {"TimeDistributed examples/s": work["examples"] / unfolded_s,
+                "x TimeDistributed": speedup},
+               f"x TimeDistributed >= {FOLDED_TARGET}", speedup >= FOLDED_TARGET,
+               "the same model, weights and batches, the per-frame CNN wrapped in Keras' "
+               "TimeDistributed (a call per frame) instead of models.TimeFolded")  # fmt: skip
 
 
 def _counted(counter: tf.Variable, batch: tuple) -> tuple:

@@ -10,6 +10,7 @@ from models.image_encoder import ImageEncoder
 from models.middle_step import MiddleStep
 from models.nary_tree_lstm import NaryTreeLSTM
 from models.sequence_encoder import SequenceEncoder
+from models.time_folded import TimeFolded
 from models.tree_encoder import TreeEncoder
 from models.word_dropout import WordDropout
 
@@ -23,6 +24,7 @@ __all__ = [
     "MiddleStep",
     "NaryTreeLSTM",
     "SequenceEncoder",
+    "TimeFolded",
     "TreeEncoder",
     "WordDropout",
 ]

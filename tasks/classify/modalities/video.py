@@ -2,8 +2,9 @@
 
 Clips are `(frames, size, size, 3)` uint8, `video.frames` frames taken evenly over
 each clip and resized to `video.frame_size`. The front end is a per-frame CNN
-(`TimeDistributed`), its grid flattened beside its mean; the export takes uint8
-`frames` `(batch, time, height, width, 3)` of any length and size.
+(`models.TimeFolded`: every frame of the batch in one call), its grid flattened
+beside its mean; the export takes uint8 `frames` `(batch, time, height, width, 3)`
+of any length and size.
 """
 
 import dataclasses
@@ -17,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import DataError
-from models import ImageEncoder, encoders
+from models import ImageEncoder, TimeFolded, encoders
 from tasks import images
 from tasks.base import (
     SPLITS,
@@ -173,7 +174,7 @@ class Video:
         both = keras.layers.Concatenate()([keras.layers.Flatten()(grid), pooled])
         features = keras.layers.Dense(video.projection, "relu", name="projection")(both)
         cnn = keras.Model(frame, features, name="frame_cnn")
-        return [clip], (keras.layers.TimeDistributed(cnn, name="per_frame")(clip),)
+        return [clip], (TimeFolded(cnn, name="per_frame")(clip),)
 
     def serve(self, model, frames):
         """uint8 `(batch, time, height, width, 3)` of any length and size: frames taken
