@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from common import atomic
+from common.errors import UserError
 from pipelines.run_directory import read_json
 
 STATE = "state.json"
@@ -82,7 +83,15 @@ class Backup(keras.callbacks.Callback):
             return
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(self.source / state["weights"])
+        path = self.source / state["weights"]
+        try:
+            self.model.load_weights(path)
+        except ValueError as error:  # Keras names a file's weights by layer class and path
+            reason = str(error).strip().splitlines()[0]
+            raise UserError(f"{path}: this run's saved training state does not fit the model "
+                            f"this code builds ({reason}); the run began under a version "
+                            f"whose layers differ. Resume it with that version, or train "
+                            f"into a new --workdir") from error  # fmt: skip
         for callback, kept in zip(self.kept, state["callbacks"], strict=True):
             for name, value in kept.items():
                 setattr(callback, name, value)
