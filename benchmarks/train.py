@@ -24,6 +24,7 @@ never ran the pipeline.
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -58,12 +59,22 @@ def run(quick: bool = False) -> list[Row]:
                      f"the lowest {min(peaks) / 1e9:.0f}")]  # fmt: skip
     for task, (work, times) in zip(TASKS, measured, strict=True):
         rows.append(_row(task, work, times, peak))
-        if times[3] is not None:
-            rows.append(_folded_row(task, work, times))
+        if times.twin is not None:
+            rows.append(_folded_row(task, work, times.twin))
     return rows
 
 
-def measure(task: str, quick: bool = False) -> tuple[dict, tuple]:
+class Timing(NamedTuple):
+    """What `measure` times: the fastest real and cached epochs' seconds, a note, and
+    for a model with `TimeFolded` its `TimeDistributed` twin's (see `measure`)."""
+
+    real_s: float
+    cached_s: float
+    note: str
+    twin: tuple[float, float] | None  # fastest epoch's seconds, median time ratio
+
+
+def measure(task: str, quick: bool = False) -> tuple[dict, Timing]:
     """Times one task's training epochs (see the module docstring): the epoch's work
     (`epoch_work`) and the fastest real and cached epochs' seconds, a note, and (the
     task's model having a `TimeFolded`) for the model with `TimeDistributed` instead
@@ -78,7 +89,7 @@ def measure(task: str, quick: bool = False) -> tuple[dict, tuple]:
         cached = real.map(lambda *batch: _counted(produced, batch)).cache()
         work = epoch_work(model, cached)  # to the end: the cache is complete, and kept
         unfolded = _time_distributed(model)
-        for each in (model, unfolded or model):
+        for each in (model, unfolded) if unfolded else (model,):
             _epoch(each, cached)  # traces the step
         repeats = range(1 if quick else REPEATS)
         times = [(_epoch(model, real), _epoch(model, cached),
@@ -92,7 +103,7 @@ def measure(task: str, quick: bool = False) -> tuple[dict, tuple]:
             twin = (min(unfolded_s), float(np.median(ratios)))
         real_s, cached_s = min(real_s), min(cached_s)
     note = f"batch {cfg.train.batch_size}" + (", XLA" if cfg.train.jit_compile else "")
-    return work, (real_s, cached_s, note, twin)
+    return work, Timing(real_s, cached_s, note, twin)
 
 
 def _time_distributed(model: keras.Model) -> keras.Model | None:
@@ -111,8 +122,8 @@ def _time_distributed(model: keras.Model) -> keras.Model | None:
     return unfolded
 
 
-def _row(task: str, work: dict, times: tuple, peak: float) -> Row:
-    real_s, cached_s, note, _ = times
+def _row(task: str, work: dict, times: Timing, peak: float) -> Row:
+    real_s, cached_s, note = times.real_s, times.cached_s, times.note
     ratio = cached_s / real_s  # real steps/s over cached steps/s, the same steps
     figures = {
         "examples/s": work["examples"] / cached_s,
@@ -128,9 +139,9 @@ def _row(task: str, work: dict, times: tuple, peak: float) -> Row:
     return Row("train", task, figures, target, met, note)
 
 
-def _folded_row(task: str, work: dict, times: tuple) -> Row:
+def _folded_row(task: str, work: dict, twin: tuple[float, float]) -> Row:
     """The model with `TimeFolded` against itself with Keras' `TimeDistributed`."""
-    _, _, _, (unfolded_s, speedup) = times
+    unfolded_s, speedup = twin
     return Row("train", f"{task}: frames folded into the batch vs TimeDistributed",
                {"TimeDistributed examples/s": work["examples"] / unfolded_s,
                 "x TimeDistributed": speedup},

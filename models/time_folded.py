@@ -17,9 +17,8 @@ class TimeFolded(keras.layers.TimeDistributed):
     Outputs, weights (in the same order) and config are `TimeDistributed`'s; a
     weights file names them by the class, so one written by a `TimeDistributed`
     model does not load into this one (a whole `.keras` model keeps its own class
-    and loads). The wrapped layer must
-    treat the rows of its batch independently (no batch statistics across steps
-    that `TimeDistributed` would keep apart).
+    and loads). The wrapped layer must treat the rows of its batch independently
+    (no batch statistics across steps that `TimeDistributed` would keep apart).
 
     Args:
         layer: the `keras.layers.Layer` applied to each step.

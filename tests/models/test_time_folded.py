@@ -82,3 +82,21 @@ def test_mixed_precision_computes_in_bfloat16_with_float32_weights():
         keras.config.set_dtype_policy(previous)
     assert out.dtype == "bfloat16"
     assert all(w.dtype == "float32" for w in layer.weights)
+
+
+def test_the_layer_is_called_once_on_every_step_of_the_batch():
+    class Counted(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def call(self, x):  # (n, 2) -> (n, 2)
+            self.batches.append(tuple(x.shape))
+            return x
+
+    folded, distributed = Counted(), Counted()
+    x = np.ones((4, 5, 2), "float32")
+    TimeFolded(folded)(x)
+    keras.layers.TimeDistributed(distributed)(x)
+    assert folded.batches == [(20, 2)]  # Keras' own calls it per step
+    assert distributed.batches == [(4, 2)] * 5
