@@ -1,9 +1,12 @@
 """Timing helpers shared by the benchmark modules: rates, latencies, the matmul peak."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def seconds(fn: Callable[[], object], repeats: int = 3) -> float:
@@ -71,3 +74,21 @@ def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     b = tf.random.normal((n, n))
     product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
     return rate(lambda: product(a, b).numpy(), 2.0 * n**3, repeats)
+
+
+def between_peaks(jobs: Sequence[Callable[[], T]], n: int = 2048) -> tuple[list[T], list[float]]:
+    """Runs `jobs` in turn with `matmul_peak(n)` measured before the first and after
+    each: their results and the peaks. The highest peak is the MFU denominator: the
+    machine is shared, and one peak caught in a slow spell (143 GFLOP/s once, 347
+    usual; 117 against 205 in one run) made every MFU against it far too high.
+
+    Example:
+    >>> results, peaks = between_peaks([lambda: "a", lambda: "b"], n=64)
+    >>> results, len(peaks)
+    (['a', 'b'], 3)
+    """
+    peaks, results = [matmul_peak(n)], []
+    for job in jobs:
+        results.append(job())
+        peaks.append(matmul_peak(n))
+    return results, peaks

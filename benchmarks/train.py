@@ -21,6 +21,7 @@ epoch take 20.5 s. A counter before the cache checks that the timed cached epoch
 never ran the pipeline.
 """
 
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -43,16 +44,10 @@ FOLDED_TARGET = 1.3  # classify's examples/s over the same model with TimeDistri
 
 
 def run(quick: bool = False) -> list[Row]:
-    """One row per task: examples/s, units/s, MFU and the input-pipeline ratio.
-
-    The matmul peak is measured before and after each task and the highest kept: a
-    peak caught in a slow spell of the shared machine (143 GFLOP/s once, 347 usual)
-    made every MFU of that run twice what it was."""
-    size = 256 if quick else 2048
-    peaks, measured = [timing.matmul_peak(size)], []
-    for task in TASKS:
-        measured.append(measure(task, quick))
-        peaks.append(timing.matmul_peak(size))
+    """One row per task: examples/s, units/s, MFU and the input-pipeline ratio; MFU
+    against the highest matmul peak measured between the tasks (`timing.between_peaks`)."""
+    jobs = [functools.partial(measure, task, quick) for task in TASKS]
+    measured, peaks = timing.between_peaks(jobs, 256 if quick else 2048)
     peak = max(peaks)
     rows = [Row("train", "matmul peak", {"GFLOP/s": peak / 1e9},
                 note=f"float32 tf.matmul, the MFU denominator: the best of {len(peaks)}, "

@@ -60,3 +60,16 @@ def test_reference_stack_flops_match_the_layer_count():
     ])  # fmt: skip
     counted = flops.train_step_flops(stack, np.zeros((2, 3, 5), "float32"))
     assert reference.stack_flops(**sizes) == counted
+
+
+def test_reference_mfu_is_against_the_highest_peak_measured_between_the_cases(monkeypatch):
+    peaks = iter([1e9, 4e9])  # before the one case (a slow spell), and after it
+    monkeypatch.setattr(reference.timing, "matmul_peak", lambda n: next(peaks))
+    monkeypatch.setattr(reference.timing, "seconds", lambda fn, repeats: 0.5)
+    monkeypatch.setattr(reference.importlib.util, "find_spec", lambda name: None)  # no torch
+    rows = reference.run(quick=True)
+    (sizes,) = reference.QUICK_SIZES
+    assert [row.case.split()[0] for row in rows] == ["keras"]
+    seconds = 0.5 / reference.STEPS
+    assert rows[0].figures["MFU"] == pytest.approx(reference.stack_flops(**sizes) / seconds / 4e9)
+    assert "best of 2 tf.matmul peaks, 4 GFLOP/s" in rows[0].note
