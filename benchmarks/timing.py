@@ -80,7 +80,7 @@ def between_peaks(jobs: Sequence[Callable[[], T]], n: int = 2048) -> tuple[list[
     """Runs `jobs` in turn with `matmul_peak(n)` measured before the first and after
     each: their results and the peaks. The highest peak is the MFU denominator: the
     machine is shared, and one peak caught in a slow spell (143 GFLOP/s once, 347
-    usual; 117 against 205 in one run) made every MFU against it far too high.
+    usual; 111 against 205 in one run) made every MFU against it far too high.
 
     Example:
     >>> results, peaks = between_peaks([lambda: "a", lambda: "b"], n=64)
